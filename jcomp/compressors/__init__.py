@@ -1,15 +1,49 @@
 """Compressors: key-driven pure functions over the ``(n, d)`` worker axis."""
 
-from ._base import Compressor, Message, index_bits, worker_keys
-from ._basic import Identity, RandK, identity, rand_k
+from ._base import (
+    Compressor,
+    Message,
+    check_int,
+    index_bits,
+    lift_independent,
+    register,
+    worker_keys,
+)
+from ._basic import Identity, RandK, identity, rand_k, random_subset_mask
+from ._combinators import Compose, compose
+from ._natural import NATURAL_VALUE_BITS, Natural, natural
+from ._permk import PermK, perm_k, uniform_permutation
+from ._registry import catalog, example_compressors, get, names, register_factory
+from ._sparsifiers import SameRandK, TopK, same_rand_k, top_k
 
 __all__ = [
+    "NATURAL_VALUE_BITS",
+    "Compose",
     "Compressor",
     "Identity",
     "Message",
+    "Natural",
+    "PermK",
     "RandK",
+    "SameRandK",
+    "TopK",
+    "catalog",
+    "check_int",
+    "compose",
+    "example_compressors",
+    "get",
     "identity",
     "index_bits",
+    "lift_independent",
+    "names",
+    "natural",
+    "perm_k",
     "rand_k",
+    "random_subset_mask",
+    "register",
+    "register_factory",
+    "same_rand_k",
+    "top_k",
+    "uniform_permutation",
     "worker_keys",
 ]
