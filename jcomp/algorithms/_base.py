@@ -114,7 +114,9 @@ def check_step_size(value, name: str = "step_size", where: str = "") -> None:
 
     a = np.asarray(value, dtype=float)
     if not (np.all(np.isfinite(a)) and np.all(a > 0)):
-        raise ValueError(f"{where}{name}={value!r} is not allowed: expected a positive finite number")
+        raise ValueError(
+            f"{where}{name}={value!r} is not allowed: expected a positive finite number"
+        )
 
 
 def check_probability(value, name: str = "p", where: str = "") -> None:

@@ -10,17 +10,47 @@ from ._base import Compressor, Message, check_int, index_bits, lift_independent,
 __all__ = ["Identity", "RandK", "identity", "rand_k", "random_subset_mask"]
 
 
+def _floyd_subset(key: jax.Array, d: int, m: int) -> jax.Array:
+    """Indices (m,) of a uniform m-subset of ``[d]`` by Floyd's algorithm (Bentley & Floyd 1987):
+    for j = d−m, ..., d−1 draw t uniform in ``[0, j]`` and take t, or j if t is already taken.
+    Exactly uniform given uniform t (``jax.random.randint``); O(m) random numbers, O(m²)
+    comparisons."""
+    t = jax.random.randint(key, (m,), 0, jnp.arange(d - m, d) + 1)
+
+    def take(j, chosen):
+        tj = t[j]
+        return chosen.at[j].set(jnp.where(jnp.any(chosen == tj), d - m + j, tj))
+
+    return jax.lax.fori_loop(0, m, take, jnp.full((m,), -1, t.dtype))
+
+
+#: Floyd's algorithm is used while min(k, d − k) is at most this; above, a top_k of 32-bit keys.
+FLOYD_MAX = 256
+
+
 def random_subset_mask(key: jax.Array, d: int, k: int, dtype=jnp.float32) -> jax.Array:
     """0/1 vector of length ``d`` with ``k`` ones on a uniform random k-subset.
 
-    The indices of the ``k`` largest of ``d`` i.i.d. 32-bit random integers form a uniform
-    k-subset (exchangeability), up to ties among the keys (probability below ``d²/2³³`` per
-    call, 2⁹ times rarer than with float32 uniforms). ``lax.top_k`` avoids the full sort that
-    ``jax.random.choice(replace=False)`` performs, which is slow on CPU. The keys are raw bits,
-    so the subset does not depend on whether x64 is enabled.
+    With ``m = min(k, d − k)`` (the complement is drawn when k > d/2):
+
+    * ``m ≤ FLOYD_MAX``: Floyd's algorithm (:func:`_floyd_subset`), exact;
+    * otherwise the ``k`` largest of ``d`` i.i.d. 32-bit random integers (exact up to ties,
+      probability below ``d²/2³³`` per call).
+
+    Both avoid ``jax.random.choice(replace=False)``'s full sort of floats. Measured on this
+    2-core CPU, 100 workers, d = 300, k = 3: Floyd 0.19 ms per call, ``top_k`` of float32
+    uniforms 0.39 ms, ``top_k`` of uint32 or float64 keys 4.2 ms (XLA's CPU top_k is fast only
+    for float32, whose 24-bit resolution would tie 2⁸ times more often).
     """
-    _, idx = jax.lax.top_k(jax.random.bits(key, (d,), jnp.uint32), k)
-    return jnp.zeros((d,), dtype).at[idx].set(1)
+    if k == d:
+        return jnp.ones((d,), dtype)
+    m = min(k, d - k)
+    if m <= FLOYD_MAX:
+        idx = _floyd_subset(key, d, m)
+    else:
+        _, idx = jax.lax.top_k(jax.random.bits(key, (d,), jnp.uint32), m)
+    chosen = jnp.zeros((d,), dtype).at[idx].set(1)
+    return chosen if m == k else 1 - chosen
 
 
 @register
