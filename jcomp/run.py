@@ -129,9 +129,17 @@ def _advance_one(build, params, problem, carry: _Carry, cfg: _Config):
         state, info = alg.step(jax.random.fold_in(carry.key, t), state, problem)
         return state, t + 1, up + info.up, down + info.down
 
+    def inner(c: _Carry):
+        s = (c.state, c.t, c.up, c.down)
+        if cfg.steps % cfg.log_every == 0:
+            # static trip count (a scan, faster than a while loop); log points past `steps`
+            # (padding of the last chunk) are skipped
+            block = lambda s: jax.lax.fori_loop(0, cfg.log_every, body, s)
+            return jax.lax.cond(c.t < cfg.steps, block, lambda s: s, s)
+        return jax.lax.fori_loop(0, jnp.clip(cfg.steps - c.t, 0, cfg.log_every), body, s)
+
     def log_point(c: _Carry, _):
-        n_inner = jnp.clip(cfg.steps - c.t, 0, cfg.log_every)
-        state, t, up, down = jax.lax.fori_loop(0, n_inner, body, (c.state, c.t, c.up, c.down))
+        state, t, up, down = inner(c)
         gap, gn, dist = _metrics(problem, state.x, c.dist0)
         bad = ~(jnp.isfinite(gap) & jnp.isfinite(gn) & jnp.all(jnp.isfinite(state.x)))
         if cfg.divergence is not None:
@@ -313,15 +321,37 @@ class _Progress:
             sys.stderr.write("\n")
 
 
+_COMPILED: set = set()
+
+
+def _compile_once(fn, static, args) -> None:
+    """Compile ``fn`` ahead of the first call for these static arguments and argument types, so
+    compile time is measured apart from run time (the jit cache then serves the calls)."""
+    leaves, tree = jax.tree.flatten(args)
+    sig = (
+        fn,
+        static,
+        tree,
+        tuple((jnp.shape(a), jnp.result_type(a), _sharding(a)) for a in leaves),
+    )
+    if sig not in _COMPILED:
+        fn.lower(*static, *args).compile()
+        _COMPILED.add(sig)
+
+
+def _sharding(a):
+    s = getattr(a, "sharding", None)
+    return None if s is None or len(s.device_set) == 1 else s
+
+
 def _drive(build, batched, cfg, n_logs, params, keys, problem, x0, progress, label):
     """Compile, run chunks, assemble rows on the host. Returns (rows, setup, carry, timing)."""
     t0 = time.perf_counter()
     args = (params, keys, problem, x0)
-    _start_jit.lower(build, batched, cfg, *args).compile()
+    _compile_once(_start_jit, (build, batched, cfg), args)
     carry, row0, setup = _start_jit(build, batched, cfg, *args)
     jax.block_until_ready(carry)
-    adv_args = (params, problem, carry)
-    _advance_jit.lower(build, batched, cfg, *adv_args).compile()
+    _compile_once(_advance_jit, (build, batched, cfg), (params, problem, carry))
     compile_time = time.perf_counter() - t0
 
     bar = _Progress(progress, cfg.steps, label)
@@ -484,7 +514,8 @@ def sweep(
     the trace's leading axes are the grid axes in order, then the seeds. ``kwargs`` are fixed
     factory arguments: numbers are traced (a new value does not recompile), others (a
     compressor) are static. ``batch_chunk`` runs at most this many grid points × seeds at once
-    (for memory). Each seed's key is ``jax.random.key(seed)``, so a sweep's run equals
+    (default: all of them on an accelerator; on CPU a cache-sized batch, see
+    ``CPU_BATCH_ELEMENTS``). Each seed's key is ``jax.random.key(seed)``, so a sweep's run equals
     ``run(factory(...), key=jax.random.key(seed))``.
 
     Example: tune MARINA-P's step over the 2^i grid of its theory value, 5 seeds::
@@ -518,7 +549,9 @@ def sweep(
     flat = {k: m.reshape(-1) for k, m in zip(names, mesh[:-1], strict=True)}
     seed_flat = mesh[-1].reshape(-1).astype(int)
     B = seed_flat.size
-    chunk = B if batch_chunk is None else _check_positive_int("batch_chunk", batch_chunk, where)
+    if batch_chunk is None:
+        batch_chunk = _default_batch_chunk(problem, B)
+    chunk = min(B, _check_positive_int("batch_chunk", batch_chunk, where))
     dtype = x0.dtype
     batched = tuple(names)
     pieces, timing_all = [], []
@@ -560,6 +593,17 @@ def sweep(
     }
     trace = _to_trace(rows, setup, carry_like, pieces[0][3], info)
     return _reshape(trace, shape)
+
+
+#: On CPU a sweep runs at most this many n·d elements per state array at once: small batches
+#: stay in cache (measured 2.6x faster than one 75-run batch at n = 100, d = 300, float64).
+CPU_BATCH_ELEMENTS = 2**17
+
+
+def _default_batch_chunk(problem: Problem, B: int) -> int:
+    if jax.default_backend() != "cpu":
+        return B
+    return max(1, min(B, CPU_BATCH_ELEMENTS // (problem.n * problem.d)))
 
 
 def _reshape(trace: Trace, shape) -> Trace:

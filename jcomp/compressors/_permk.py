@@ -80,10 +80,13 @@ class PermK(Compressor):
             pos = uniform_permutation(key_coords, d)
             big = r * (q + 1)  # the first r blocks have q + 1 coordinates
             block = jnp.where(pos < big, pos // (q + 1), r + (pos - big) // q)  # (d,)
-            owner = uniform_permutation(key_blocks, n)[block]  # (d,) worker owning coordinate j
-            mask = owner[None, :] == jnp.arange(n)[:, None]  # (n, d)
+            # held[i]: the block worker i keeps. When n | d every block has q coordinates and a
+            # uniform relabeling of blocks leaves the (already uniform) partition's law
+            # unchanged, so the identity is used and the second permutation is skipped.
+            held = uniform_permutation(key_blocks, n) if r else jnp.arange(n)  # (n,)
+            mask = block[None, :] == held[:, None]  # (n, d)
             values = jnp.where(mask, X * n, zero)
-            coords = jnp.bincount(owner, length=n).astype(dtype)
+            coords = jnp.where(held < r, q + 1, q).astype(dtype)
         else:
             q = n // d
             # slot[i]: slot of worker i; slots jq..jq+q-1 carry coordinate j, slots >= qd none.
