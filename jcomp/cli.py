@@ -47,14 +47,19 @@ def _cmd_list(args) -> int:
         for k, m in experiments.EXPERIMENTS.items():
             print(f"  {k:<14s} {m.DESCRIPTION}")
     if what in (None, "compressors"):
-        print(f"compressors (constants at d={args.d}, n={args.n}):")
+        print(f"\ncompressors (constants at d={args.d}, n={args.n}; bits = expected per message):")
+        print(f"  {'compressor':<34s} {'class':<36s} {'bits':>8s} {'noidx':>8s} {'coords':>7s}")
         for row in compressors.catalog(args.d, args.n):
-            print("  " + json.dumps(row, default=str))
+            bits, noidx, coords = row["expected_cost"]
+            print(
+                f"  {row['label']:<34s} {row['class']:<36s} {bits:8.0f} {noidx:8.0f} {coords:7.1f}"
+            )
     if what in (None, "algorithms"):
-        print("algorithms:")
+        print("\nalgorithms:")
+        print(f"  {'name':<10s} {'compressor':<12s} {'theory parameters':<44s} source")
         for name in algorithms.names():
             e = algorithms.get(name)
-            print(f"  {name:<10s} {e.paper}; compressor: {e.requires}; theory: {e.rule}")
+            print(f"  {name:<10s} {e.compressor or '-':<12s} {e.rule:<44s} {e.source}")
     return 0
 
 

@@ -195,3 +195,25 @@ def test_marina_p_perm_k_runs_under_driver(problem):
         marina_p(perm_k(), step_size=0.05, p=0.5), problem, jnp.zeros(problem.d), key=0, steps=10
     )
     assert np.all(np.diff(tr.down_bits) > 0)
+
+
+@pytest.mark.parametrize("name", jcomp.algorithms.names())
+def test_every_registered_algorithm_runs_and_sweeps(problem, name):
+    from jcomp.compressors import top_k
+
+    entry = jcomp.algorithms.get(name)
+    comp = {"unbiased": rand_k(2), "contractive": top_k(2), "any": rand_k(2)}.get(entry.compressor)
+    params = entry.theory_params(problem, comp) if comp else entry.theory_params(problem)
+    alg = entry.make(comp, **params)
+    x0 = jnp.ones(problem.d)
+    tr = jcomp.run(alg, problem, x0, key=1, steps=40, log_every=10)
+    assert not tr.diverged and tr.grad_norm_sq[-1] < tr.grad_norm_sq[0]
+    assert np.all(np.diff(tr.up_bits) > 0) and np.all(np.diff(tr.down_bits) > 0)
+    fixed = {k: v for k, v in params.items() if k != "step_size"}
+    if comp is not None:
+        fixed["compressor"] = comp
+    gamma = params["step_size"]
+    # compared over the first 10 steps, well above the rounding floor that later rows reach
+    sw = jcomp.sweep(entry.factory, problem, x0, steps=10, log_every=10, seeds=[1],
+                     grid={"step_size": [gamma / 2, gamma]}, **fixed)  # fmt: skip
+    np.testing.assert_allclose(sw.grad_norm_sq[1, 0], tr.grad_norm_sq[:2], rtol=1e-12)

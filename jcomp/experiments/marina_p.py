@@ -201,6 +201,9 @@ def check(runs: dict, cfg: Config) -> dict:
         if "marina_p/perm_k" in finals:
             others = [v for k, v in finals.items() if k != "marina_p/perm_k"]
             claims[f"PermK best at n={n}"] = bool(finals["marina_p/perm_k"] <= min(others))
+        if "marina_p/same_rand_k" in finals:
+            slowest = max(finals, key=finals.get)
+            claims[f"SameRandK slowest at n={n}"] = slowest == "marina_p/same_rand_k"
         if "gd" in rows and "marina_p/same_rand_k" in rows:
             ratio = rows["marina_p/same_rand_k"]["bits_to_common_threshold"] / max(
                 rows["gd"]["bits_to_common_threshold"], 1e-300
