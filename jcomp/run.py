@@ -408,15 +408,15 @@ def _pad_diverged(rows: _Row, total: int, cfg: _Config) -> _Row:
     return _Row(**{k: pad(k, v) for k, v in rows._asdict().items()})
 
 
-def _to_trace(rows: _Row, setup, carry: _Carry, times, meta) -> Trace:
+def _to_trace(rows: _Row, setup, diverged, diverged_step, times, meta) -> Trace:
     fields = {k: np.moveaxis(np.asarray(v), 0, -1) for k, v in rows._asdict().items()}
     return Trace(
         **fields,
         setup_up_bits=np.asarray(jax.device_get(setup[0])),
         setup_down_bits=np.asarray(jax.device_get(setup[1])),
         wall_time=times,
-        diverged=np.asarray(jax.device_get(carry.diverged)),
-        diverged_step=np.asarray(jax.device_get(carry.diverged_step)),
+        diverged=np.asarray(jax.device_get(diverged)),
+        diverged_step=np.asarray(jax.device_get(diverged_step)),
         meta=meta,
     )
 
@@ -472,7 +472,7 @@ def run(
     info = {"steps": steps, "log_every": log_every, **timing, **dict(meta or {})}
     if devices is not None:
         info["devices"] = [str(d) for d in mesh.devices.flat]
-    return _to_trace(rows, setup, carry, times, info)
+    return _to_trace(rows, setup, carry.diverged, carry.diverged_step, times, info)
 
 
 def _split_kwargs(kwargs):
@@ -560,8 +560,9 @@ def sweep(
         params = {**dynamic, **{k: jnp.asarray(flat[k][idx], dtype) for k in names}}
         keys = jax.vmap(jax.random.key)(jnp.asarray(seed_flat[idx]))
         rows, setup, carry, times, timing = _drive(
-            build, batched, cfg, n_logs, params, keys, problem, x0, progress, "sweep"
-        )
+            build, batched, cfg, n_logs, params, keys, problem, x0, progress,
+            f"sweep runs {lo + 1}-{min(lo + chunk, B)} of {B}",
+        )  # fmt: skip
         keep = min(chunk, B - lo)
         pieces.append((rows, setup, carry, times, keep))
         timing_all.append(timing)
@@ -574,13 +575,6 @@ def sweep(
 
     rows = _Row(**{k: cat(lambda p, k=k: getattr(p[0], k), 1) for k in _Row._fields})
     setup = (cat(lambda p: p[1][0], 0), cat(lambda p: p[1][1], 0))
-    carry_like = _Carry(
-        *([None] * 5),
-        diverged=cat(lambda p: p[2].diverged, 0),
-        diverged_step=cat(lambda p: p[2].diverged_step, 0),
-        gn0=None,
-        dist0=None,
-    )
     info = {
         "steps": steps,
         "log_every": log_every,
@@ -591,7 +585,9 @@ def sweep(
         | {k: np.asarray(v).tolist() for k, v in dynamic.items()},
         **dict(meta or {}),
     }
-    trace = _to_trace(rows, setup, carry_like, pieces[0][3], info)
+    diverged = cat(lambda p: p[2].diverged, 0)
+    diverged_step = cat(lambda p: p[2].diverged_step, 0)
+    trace = _to_trace(rows, setup, diverged, diverged_step, pieces[0][3], info)
     return _reshape(trace, shape)
 
 

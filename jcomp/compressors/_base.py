@@ -118,6 +118,13 @@ class Compressor:
     def _compress(self, key: jax.Array, X: jax.Array) -> Message:
         raise NotImplementedError
 
+    def _fixed_size_message(self, values: jax.Array) -> Message:
+        """A message whose cost never varies: every worker pays ``expected_cost(d, n)``."""
+        n, d = values.shape
+        bits, bits_noidx, coords = self.expected_cost(d, n)
+        full = lambda v: jnp.full((n,), v, values.dtype)
+        return Message(values, full(bits), full(bits_noidx), full(coords))
+
     def validate(self, d: int, n: int) -> None:
         """Raise ``ValueError`` if this compressor cannot serve ``n`` workers in dimension ``d``."""
 

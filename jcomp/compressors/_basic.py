@@ -5,7 +5,7 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
-from ._base import Compressor, Message, check_int, index_bits, lift_independent, register
+from ._base import Compressor, check_int, index_bits, lift_independent, register
 
 __all__ = ["Identity", "RandK", "identity", "rand_k", "random_subset_mask"]
 
@@ -61,9 +61,7 @@ class Identity(Compressor):
     unbiased = True
 
     def _compress(self, key, X):
-        n, d = X.shape
-        full = jnp.full((n,), self.float_bits * d, X.dtype)
-        return Message(X, full, full, jnp.full((n,), d, X.dtype))
+        return self._fixed_size_message(X)
 
     def value_bits(self):
         return float(self.float_bits)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
-from ._base import Compressor, Message, check_int, index_bits, register
+from ._base import Compressor, check_int, index_bits, register
 from ._basic import random_subset_mask
 
 __all__ = ["SameRandK", "TopK", "same_rand_k", "top_k"]
@@ -38,13 +38,7 @@ class TopK(Compressor):
         rows = jnp.arange(n)[:, None]
         mask = jnp.zeros(X.shape, bool).at[rows, idx].set(True)
         values = jnp.where(mask, X, jnp.zeros((), X.dtype))
-        bits, bits_noidx, coords = self.expected_cost(d, n)
-        return Message(
-            values,
-            jnp.full((n,), bits, X.dtype),
-            jnp.full((n,), bits_noidx, X.dtype),
-            jnp.full((n,), coords, X.dtype),
-        )
+        return self._fixed_size_message(values)
 
     def delta(self, d):
         return self.k / d
@@ -92,13 +86,7 @@ class SameRandK(Compressor):
         mask = random_subset_mask(key, d, self.k, X.dtype)  # (d,), shared by all workers
         scale = d / self.k if self.scaled else 1.0
         values = X * (mask * scale)[None, :]
-        bits, bits_noidx, coords = self.expected_cost(d, n)
-        return Message(
-            values,
-            jnp.full((n,), bits, X.dtype),
-            jnp.full((n,), bits_noidx, X.dtype),
-            jnp.full((n,), coords, X.dtype),
-        )
+        return self._fixed_size_message(values)
 
     def omega(self, d, n):
         return d / self.k - 1.0 if self.scaled else None
