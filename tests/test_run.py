@@ -217,3 +217,12 @@ def test_every_registered_algorithm_runs_and_sweeps(problem, name):
     sw = jcomp.sweep(entry.factory, problem, x0, steps=10, log_every=10, seeds=[1],
                      grid={"step_size": [gamma / 2, gamma]}, **fixed)  # fmt: skip
     np.testing.assert_allclose(sw.grad_norm_sq[1, 0], tr.grad_norm_sq[:2], rtol=1e-12)
+
+
+def test_progress_is_reported_between_chunks(problem, capsys):
+    jcomp.run(gd(0.1), problem, jnp.zeros(problem.d), key=0, steps=40, log_every=4, chunks=5,
+              progress=True)  # fmt: skip
+    err = capsys.readouterr().err
+    assert "step 40/40" in err and err.count("step ") == 5
+    jcomp.run(gd(0.1), problem, jnp.zeros(problem.d), key=0, steps=40, progress=False)
+    assert capsys.readouterr().err == ""
