@@ -48,12 +48,14 @@ def _cmd_list(args) -> int:
             print(f"  {k:<14s} {m.DESCRIPTION}")
     if what in (None, "compressors"):
         print(f"\ncompressors (constants at d={args.d}, n={args.n}; bits = expected per message):")
-        print(f"  {'compressor':<34s} {'class':<36s} {'bits':>8s} {'noidx':>8s} {'coords':>7s}")
-        for row in compressors.catalog(args.d, args.n):
-            bits, noidx, coords = row["expected_cost"]
-            print(
-                f"  {row['label']:<34s} {row['class']:<36s} {bits:8.0f} {noidx:8.0f} {coords:7.1f}"
-            )
+        rows = compressors.catalog(args.d, args.n)
+        w1 = max(len(r["label"]) for r in rows)
+        w2 = max(len(r["class"]) for r in rows)
+        print(f"  {'compressor':<{w1}s} {'class':<{w2}s} {'bits':>8s} {'noidx':>8s} {'coords':>7s}")
+        for row in rows:
+            cost = row["expected_cost"]
+            cost = "    data-dependent" if cost is None else "{:8.0f} {:8.0f} {:7.1f}".format(*cost)
+            print(f"  {row['label']:<{w1}s} {row['class']:<{w2}s} {cost}")
     if what in (None, "algorithms"):
         print("\nalgorithms:")
         print(f"  {'name':<10s} {'compressor':<12s} {'theory parameters':<44s} source")

@@ -11,12 +11,39 @@ from ._base import (
 )
 from ._basic import Identity, RandK, identity, rand_k, random_subset_mask
 from ._combinators import Compose, compose
+from ._correlated import CQ, IQ, cq, cq_permutations, iq
+from ._encoding import elias_omega_length, qsgd_elias_bits
 from ._natural import NATURAL_VALUE_BITS, Natural, natural
 from ._permk import PermK, perm_k, uniform_permutation
+from ._quantizers import (
+    Bernoulli,
+    Dithering,
+    NaturalDithering,
+    Ternary,
+    bernoulli,
+    dithering,
+    natural_dithering,
+    ternary,
+)
 from ._registry import catalog, example_compressors, get, names, register_factory
 from ._sparsifiers import SameRandK, TopK, same_rand_k, top_k
 
 __all__ = [
+    "Bernoulli",
+    "CQ",
+    "Dithering",
+    "IQ",
+    "NaturalDithering",
+    "Ternary",
+    "bernoulli",
+    "cq",
+    "cq_permutations",
+    "dithering",
+    "elias_omega_length",
+    "iq",
+    "natural_dithering",
+    "qsgd_elias_bits",
+    "ternary",
     "NATURAL_VALUE_BITS",
     "Compose",
     "Compressor",

@@ -10,8 +10,10 @@ from collections.abc import Callable, Iterable, Mapping
 from ._base import Compressor
 from ._basic import identity, rand_k
 from ._combinators import compose
+from ._correlated import cq, iq
 from ._natural import natural
 from ._permk import perm_k
+from ._quantizers import bernoulli, dithering, natural_dithering, ternary
 from ._sparsifiers import same_rand_k, top_k
 
 __all__ = ["catalog", "example_compressors", "get", "names", "register_factory"]
@@ -98,6 +100,15 @@ register_factory("same_rand_k", same_rand_k)
 register_factory("perm_k", perm_k)
 register_factory("natural", natural)
 register_factory("compose", _compose)
+register_factory("bernoulli", bernoulli)
+register_factory("dithering", dithering)
+register_factory("ternary", ternary)
+register_factory("natural_dithering", natural_dithering)
+register_factory("iq", iq)
+register_factory("cq", cq)
+
+#: Parameters the catalog shows for compressors that need some.
+_CATALOG_PARAMS = {"bernoulli": {"p": 0.5}, "dithering": {"s": 4}, "natural_dithering": {"s": 4}}
 
 
 def _class_label(c: Compressor, d: int, n: int) -> str:
@@ -130,7 +141,7 @@ def example_compressors(d: int, n: int, k: int | None = None) -> list[Compressor
             out.append(get("compose", outer="natural", inner={"name": "rand_k", "k": k}))
         else:
             try:
-                out.append(get(name))
+                out.append(get(name, **_CATALOG_PARAMS.get(name, {})))
             except ValueError:  # needs parameters this catalog does not know how to choose
                 continue
     return out
@@ -169,7 +180,15 @@ def catalog(
                 "delta": c.delta(d),
                 "theta": c.theta(d, n),
                 "ab": c.ab(d, n),
-                "expected_cost": tuple(float(v) for v in c.expected_cost(d, n)),
+                "expected_cost": _expected_cost(c, d, n),
             }
         )
     return rows
+
+
+def _expected_cost(c: Compressor, d: int, n: int) -> tuple[float, float, float] | None:
+    """Expected (bits, bits_noidx, coords) per message; None where data dependent."""
+    try:
+        return tuple(float(v) for v in c.expected_cost(d, n))
+    except NotImplementedError:
+        return None

@@ -21,6 +21,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from cases_correlated import CASES_CORRELATED
+from cases_quantizers import CASES_QUANTIZERS
 from mc import assert_mean_at_most, assert_mean_equals
 
 from jcomp import compressors as C
@@ -63,6 +65,7 @@ CASES = [
     Case("nat∘top_k", C.compose(NAT, C.top_k(4)), 12, 3),
     Case("id∘perm_k", C.compose(C.identity(), C.perm_k()), 12, 5, EXACT_ALL_BUT_DELTA),
 ]
+CASES += [Case(*row) for row in CASES_QUANTIZERS + CASES_CORRELATED]
 BY_ID = {c.id: c for c in CASES}
 
 
@@ -172,7 +175,10 @@ def test_ab_heterogeneous(case):
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
 def test_expected_cost(case):
     _, _, het, _ = _samples(case.id)
-    expected = case.comp.expected_cost(case.d, case.n)
+    try:
+        expected = case.comp.expected_cost(case.d, case.n)
+    except NotImplementedError:
+        pytest.skip(f"{case.id}: cost is data dependent (checked against its encoder instead)")
     for field, e in zip(("bits", "bits_noidx", "coords"), expected, strict=True):
         _equals(getattr(het, field), np.full(case.n, e))
 
