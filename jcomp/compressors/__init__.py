@@ -26,9 +26,27 @@ from ._quantizers import (
     ternary,
 )
 from ._registry import catalog, example_compressors, get, names, register_factory
+from ._smoothness_aware import (
+    BlockQuant,
+    RandTau,
+    VaryingStep,
+    block_quant,
+    e1_bits,
+    rand_tau,
+    rand_tau_probabilities,
+    varying_step,
+)
 from ._sparsifiers import SameRandK, TopK, same_rand_k, top_k
 
 __all__ = [
+    "BlockQuant",
+    "RandTau",
+    "VaryingStep",
+    "block_quant",
+    "e1_bits",
+    "rand_tau",
+    "rand_tau_probabilities",
+    "varying_step",
     "Bernoulli",
     "CQ",
     "Dithering",

@@ -14,6 +14,7 @@ from ._correlated import cq, iq
 from ._natural import natural
 from ._permk import perm_k
 from ._quantizers import bernoulli, dithering, natural_dithering, ternary
+from ._smoothness_aware import block_quant, rand_tau, varying_step
 from ._sparsifiers import same_rand_k, top_k
 
 __all__ = ["catalog", "example_compressors", "get", "names", "register_factory"]
@@ -107,8 +108,22 @@ register_factory("natural_dithering", natural_dithering)
 register_factory("iq", iq)
 register_factory("cq", cq)
 
-#: Parameters the catalog shows for compressors that need some.
-_CATALOG_PARAMS = {"bernoulli": {"p": 0.5}, "dithering": {"s": 4}, "natural_dithering": {"s": 4}}
+register_factory("varying_step", varying_step)
+register_factory("block_quant", block_quant)
+register_factory("rand_tau", rand_tau)
+
+
+def _catalog_params(name: str, d: int, n: int, k: int) -> dict:
+    """Parameters the catalog shows for compressors that need some."""
+    blocks = max(1, min(n, d))
+    return {
+        "bernoulli": {"p": 0.5},
+        "dithering": {"s": 4},
+        "natural_dithering": {"s": 4},
+        "varying_step": {"h": (d**-0.5,) * d},
+        "block_quant": {"h_blocks": (1.0,) * blocks, "blocks": blocks},
+        "rand_tau": {"probs": (k / d,) * d},
+    }.get(name, {})
 
 
 def _class_label(c: Compressor, d: int, n: int) -> str:
@@ -141,17 +156,25 @@ def example_compressors(d: int, n: int, k: int | None = None) -> list[Compressor
             out.append(get("compose", outer="natural", inner={"name": "rand_k", "k": k}))
         else:
             try:
-                out.append(get(name, **_CATALOG_PARAMS.get(name, {})))
+                out.append(get(name, **_catalog_params(name, d, n, k)))
             except ValueError:  # needs parameters this catalog does not know how to choose
                 continue
     return out
+
+
+def _short(v) -> str:
+    """A parameter for a label: long tuples (per-coordinate steps, probabilities) summarized."""
+    if isinstance(v, tuple) and len(v) > 4:
+        lo, hi = min(v), max(v)
+        return f"[{len(v)} values {lo:.3g}]" if lo == hi else f"[{len(v)} in {lo:.3g}..{hi:.3g}]"
+    return str(v)
 
 
 def _label(c: Compressor) -> str:
     desc = c.describe()
     if desc["name"] == "compose":
         return f"{_label(c.outer)}∘{_label(c.inner)}"  # type: ignore[attr-defined]
-    params = [f"{k}={v}" for k, v in desc.items() if k not in ("name", "float_bits")]
+    params = [f"{k}={_short(v)}" for k, v in desc.items() if k not in ("name", "float_bits")]
     return f"{desc['name']}({', '.join(params)})"
 
 

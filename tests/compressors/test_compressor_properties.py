@@ -23,6 +23,7 @@ import numpy as np
 import pytest
 from cases_correlated import CASES_CORRELATED
 from cases_quantizers import CASES_QUANTIZERS
+from cases_smoothness_aware import CASES_SMOOTHNESS
 from mc import assert_mean_at_most, assert_mean_equals
 
 from jcomp import compressors as C
@@ -65,7 +66,7 @@ CASES = [
     Case("nat∘top_k", C.compose(NAT, C.top_k(4)), 12, 3),
     Case("id∘perm_k", C.compose(C.identity(), C.perm_k()), 12, 5, EXACT_ALL_BUT_DELTA),
 ]
-CASES += [Case(*row) for row in CASES_QUANTIZERS + CASES_CORRELATED]
+CASES += [Case(*row) for row in CASES_QUANTIZERS + CASES_CORRELATED + CASES_SMOOTHNESS]
 BY_ID = {c.id: c for c in CASES}
 
 
