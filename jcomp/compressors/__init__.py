@@ -10,11 +10,13 @@ from ._base import (
     worker_keys,
 )
 from ._basic import Identity, RandK, identity, rand_k, random_subset_mask
-from ._combinators import Compose, compose
+from ._combinators import Compose, Induced, Scaled, compose, induced, scaled
 from ._correlated import CQ, IQ, cq, cq_permutations, iq
 from ._encoding import elias_omega_length, qsgd_elias_bits
+from ._iscc import ISCC, iscc
 from ._natural import NATURAL_VALUE_BITS, Natural, natural
 from ._permk import PermK, perm_k, uniform_permutation
+from ._permk_cq import PermKCQ, perm_k_cq
 from ._quantizers import (
     Bernoulli,
     Dithering,
@@ -39,6 +41,14 @@ from ._smoothness_aware import (
 from ._sparsifiers import SameRandK, TopK, same_rand_k, top_k
 
 __all__ = [
+    "ISCC",
+    "Induced",
+    "PermKCQ",
+    "Scaled",
+    "induced",
+    "iscc",
+    "perm_k_cq",
+    "scaled",
     "BlockQuant",
     "RandTau",
     "VaryingStep",

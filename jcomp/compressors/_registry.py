@@ -9,10 +9,12 @@ from collections.abc import Callable, Iterable, Mapping
 
 from ._base import Compressor
 from ._basic import identity, rand_k
-from ._combinators import compose
+from ._combinators import compose, induced, scaled
 from ._correlated import cq, iq
+from ._iscc import iscc
 from ._natural import natural
 from ._permk import perm_k
+from ._permk_cq import perm_k_cq
 from ._quantizers import bernoulli, dithering, natural_dithering, ternary
 from ._smoothness_aware import block_quant, rand_tau, varying_step
 from ._sparsifiers import same_rand_k, top_k
@@ -47,7 +49,7 @@ def _resolve(pname: str, spec) -> Compressor:
         params = dict(spec)
         return get(params.pop("name"), **params)
     raise ValueError(
-        f"compose: {pname}={spec!r} is not allowed: expected a Compressor, a registered name "
+        f"{pname}={spec!r} is not allowed: expected a Compressor, a registered name "
         f"({', '.join(names())}) or a dict with a 'name' key"
     )
 
@@ -108,6 +110,24 @@ register_factory("natural_dithering", natural_dithering)
 register_factory("iq", iq)
 register_factory("cq", cq)
 
+register_factory("perm_k_cq", perm_k_cq)
+
+
+@register_factory("induced")
+def _induced(C, Q) -> Compressor:
+    return induced(_resolve("C", C), _resolve("Q", Q))
+
+
+@register_factory("scaled")
+def _scaled(C, omega=None) -> Compressor:
+    return scaled(_resolve("C", C), omega)
+
+
+@register_factory("iscc")
+def _iscc(base, weights=None, tau=1) -> Compressor:
+    return iscc(_resolve("base", base), weights, tau)
+
+
 register_factory("varying_step", varying_step)
 register_factory("block_quant", block_quant)
 register_factory("rand_tau", rand_tau)
@@ -151,6 +171,12 @@ def example_compressors(d: int, n: int, k: int | None = None) -> list[Compressor
     for name in names():
         if name in ("rand_k", "top_k", "same_rand_k"):
             out.append(get(name, k=k))
+        elif name == "induced":
+            out.append(get("induced", C={"name": "top_k", "k": k}, Q={"name": "rand_k", "k": k}))
+        elif name == "scaled":
+            out.append(get("scaled", C={"name": "rand_k", "k": k}))
+        elif name == "iscc":
+            out.append(get("iscc", base="natural"))
         elif name == "compose":
             out.append(get("compose", outer="natural", inner="perm_k"))
             out.append(get("compose", outer="natural", inner={"name": "rand_k", "k": k}))
@@ -164,6 +190,9 @@ def example_compressors(d: int, n: int, k: int | None = None) -> list[Compressor
 
 def _short(v) -> str:
     """A parameter for a label: long tuples (per-coordinate steps, probabilities) summarized."""
+    if isinstance(v, Mapping) and "name" in v:  # a nested compressor's describe()
+        inner = [f"{k}={_short(x)}" for k, x in v.items() if k not in ("name", "float_bits")]
+        return f"{v['name']}({', '.join(inner)})"
     if isinstance(v, tuple) and len(v) > 4:
         lo, hi = min(v), max(v)
         return f"[{len(v)} values {lo:.3g}]" if lo == hi else f"[{len(v)} in {lo:.3g}..{hi:.3g}]"

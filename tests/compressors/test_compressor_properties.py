@@ -21,6 +21,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from cases_combinators_extra import CASES_COMBINATORS_EXTRA
 from cases_correlated import CASES_CORRELATED
 from cases_quantizers import CASES_QUANTIZERS
 from cases_smoothness_aware import CASES_SMOOTHNESS
@@ -66,7 +67,10 @@ CASES = [
     Case("nat∘top_k", C.compose(NAT, C.top_k(4)), 12, 3),
     Case("id∘perm_k", C.compose(C.identity(), C.perm_k()), 12, 5, EXACT_ALL_BUT_DELTA),
 ]
-CASES += [Case(*row) for row in CASES_QUANTIZERS + CASES_CORRELATED + CASES_SMOOTHNESS]
+CASES += [
+    Case(*row)
+    for row in CASES_QUANTIZERS + CASES_CORRELATED + CASES_SMOOTHNESS + CASES_COMBINATORS_EXTRA
+]
 BY_ID = {c.id: c for c in CASES}
 
 
