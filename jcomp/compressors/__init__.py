@@ -17,6 +17,7 @@ from ._iscc import ISCC, iscc
 from ._natural import NATURAL_VALUE_BITS, Natural, natural
 from ._permk import PermK, perm_k, uniform_permutation
 from ._permk_cq import PermKCQ, perm_k_cq
+from ._projections import Core, Sketch, core, sketch
 from ._quantizers import (
     Bernoulli,
     Dithering,
@@ -28,6 +29,7 @@ from ._quantizers import (
     ternary,
 )
 from ._registry import catalog, example_compressors, get, names, register_factory
+from ._rotations import Drive, drive
 from ._smoothness_aware import (
     BlockQuant,
     RandTau,
@@ -41,6 +43,12 @@ from ._smoothness_aware import (
 from ._sparsifiers import SameRandK, TopK, same_rand_k, top_k
 
 __all__ = [
+    "Core",
+    "Drive",
+    "Sketch",
+    "core",
+    "drive",
+    "sketch",
     "ISCC",
     "Induced",
     "PermKCQ",

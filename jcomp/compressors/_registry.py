@@ -15,7 +15,9 @@ from ._iscc import iscc
 from ._natural import natural
 from ._permk import perm_k
 from ._permk_cq import perm_k_cq
+from ._projections import core, sketch
 from ._quantizers import bernoulli, dithering, natural_dithering, ternary
+from ._rotations import drive
 from ._smoothness_aware import block_quant, rand_tau, varying_step
 from ._sparsifiers import same_rand_k, top_k
 
@@ -128,6 +130,9 @@ def _iscc(base, weights=None, tau=1) -> Compressor:
     return iscc(_resolve("base", base), weights, tau)
 
 
+register_factory("drive", drive)
+register_factory("core", core)
+register_factory("sketch", sketch)
 register_factory("varying_step", varying_step)
 register_factory("block_quant", block_quant)
 register_factory("rand_tau", rand_tau)
@@ -143,6 +148,8 @@ def _catalog_params(name: str, d: int, n: int, k: int) -> dict:
         "varying_step": {"h": (d**-0.5,) * d},
         "block_quant": {"h_blocks": (1.0,) * blocks, "blocks": blocks},
         "rand_tau": {"probs": (k / d,) * d},
+        "core": {"m": k},
+        "sketch": {"p": k},
     }.get(name, {})
 
 

@@ -23,6 +23,7 @@ import numpy as np
 import pytest
 from cases_combinators_extra import CASES_COMBINATORS_EXTRA
 from cases_correlated import CASES_CORRELATED
+from cases_projections import CASES_PROJECTIONS
 from cases_quantizers import CASES_QUANTIZERS
 from cases_smoothness_aware import CASES_SMOOTHNESS
 from mc import assert_mean_at_most, assert_mean_equals
@@ -69,7 +70,14 @@ CASES = [
 ]
 CASES += [
     Case(*row)
-    for row in CASES_QUANTIZERS + CASES_CORRELATED + CASES_SMOOTHNESS + CASES_COMBINATORS_EXTRA
+    for rows in (
+        CASES_QUANTIZERS,
+        CASES_CORRELATED,
+        CASES_SMOOTHNESS,
+        CASES_COMBINATORS_EXTRA,
+        CASES_PROJECTIONS,
+    )
+    for row in rows
 ]
 BY_ID = {c.id: c for c in CASES}
 
