@@ -91,26 +91,18 @@ def _inputs(d, n):
 
 
 @functools.cache
-def _all_samples():
-    """Messages of every case, M keys each, from one compiled program (compiling, not running,
-    dominates the cost on CPU)."""
-    inputs = [_inputs(c.d, c.n) for c in CASES]
+def _samples(case_id):
+    """(X, common, heterogeneous messages, messages on the common input) of one case: M keys in
+    one compiled program per case (one program for all cases made XLA's CPU runtime stall)."""
+    case = BY_ID[case_id]
+    X, common = _inputs(case.d, case.n)
     keys = jax.random.split(jax.random.key(0), M)
 
-    def one_key(key, inputs):
-        return [
-            (c.comp(key, X), c.comp(key, common))
-            for c, (X, common) in zip(CASES, inputs, strict=True)
-        ]
+    def one_key(key):
+        return case.comp(key, X), case.comp(key, common)
 
-    out = fast_jit(jax.vmap(one_key, in_axes=(0, None)))(keys, inputs)
-    to_np = functools.partial(jax.tree.map, np.asarray)
-    return [to_np((*inp, *msgs)) for inp, msgs in zip(inputs, out, strict=True)]
-
-
-def _samples(case_id):
-    """(X, common, heterogeneous messages, messages on the common input) of one case."""
-    return _all_samples()[[c.id for c in CASES].index(case_id)]
+    het, com = fast_jit(jax.vmap(one_key))(keys)
+    return jax.tree.map(np.asarray, (X, common, het, com))
 
 
 def _atol(samples):
