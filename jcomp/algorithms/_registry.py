@@ -2,62 +2,15 @@
 
 from __future__ import annotations
 
-import dataclasses
-import inspect
-from collections.abc import Callable
-
 from ._dcgd import dcgd, dcgd_theory
 from ._diana import diana, diana_theory
 from ._ef21_p import ef21_p, ef21_p_theory
+from ._entry import AlgorithmEntry
 from ._gd import gd, gd_theory
 from ._marina import marina, marina_theory
 from ._marina_p import marina_p, marina_p_theory
 
 __all__ = ["AlgorithmEntry", "get", "names"]
-
-
-@dataclasses.dataclass(frozen=True)
-class AlgorithmEntry:
-    """One registered algorithm.
-
-    ``factory``: the public factory (``gd(step_size)``, ``marina(compressor, step_size, p)``, ...).
-    ``theory``: its theory function, ``theory(problem)`` when ``compressor`` is ``None`` else
-    ``theory(problem, compressor)``. ``compressor``: the requirement on the compressor,
-    ``"unbiased"`` (U(ω)), ``"contractive"`` (B(δ)), ``"any"``, or ``None`` (takes none).
-    ``rule``: the theory rule in words, for logs.
-    """
-
-    name: str
-    factory: Callable
-    theory: Callable
-    source: str
-    compressor: str | None
-    rule: str
-
-    @property
-    def params(self) -> tuple[str, ...]:
-        """The factory's numeric hyperparameters (its keywords other than ``compressor``)."""
-        return tuple(p for p in inspect.signature(self.factory).parameters if p != "compressor")
-
-    def make(self, compressor=None, **params):
-        """Build the algorithm: ``factory(compressor, **params)`` (no compressor for GD)."""
-        if self.compressor is None:
-            if compressor is not None:
-                raise ValueError(f"{self.name}: takes no compressor; got {compressor!r}")
-            return self.factory(**params)
-        if compressor is None:
-            raise ValueError(f"{self.name}: needs a compressor ({self.compressor})")
-        return self.factory(compressor, **params)
-
-    def theory_params(self, problem, compressor=None, **options) -> dict:
-        """The theory parameters, restricted to the factory's keywords (extra values such as
-        MARINA-P's ``step_size_d1`` are dropped): ``make(c, **theory_params(problem, c))``."""
-        out = (
-            self.theory(problem, **options)
-            if self.compressor is None
-            else self.theory(problem, compressor, **options)
-        )
-        return {k: v for k, v in out.items() if k in self.params}
 
 
 _ENTRIES = (
@@ -111,7 +64,13 @@ _ENTRIES = (
     ),
 )
 
-_REGISTRY = {e.name: e for e in _ENTRIES}
+# Algorithm families declare their entries next to their code (``ENTRIES`` in each module);
+# the registry concatenates them here, in this order.
+_FAMILY_ENTRIES: tuple[AlgorithmEntry, ...] = ()
+
+_REGISTRY = {e.name: e for e in (*_ENTRIES, *_FAMILY_ENTRIES)}
+if len(_REGISTRY) != len(_ENTRIES) + len(_FAMILY_ENTRIES):
+    raise RuntimeError("jcomp.algorithms: two registry entries share a name")
 
 
 def names() -> tuple[str, ...]:
