@@ -12,7 +12,7 @@ import pytest
 
 import jcomp
 from jcomp.algorithms import dcgd, gd, marina_p
-from jcomp.compressors import perm_k, rand_k
+from jcomp.compressors import perm_k, rand_k, same_rand_k
 from jcomp.problems import quadratic
 from jcomp.run import compile_cache_size
 
@@ -202,7 +202,13 @@ def test_every_registered_algorithm_runs_and_sweeps(problem, name):
     from jcomp.compressors import top_k
 
     entry = jcomp.algorithms.get(name)
-    comp = {"unbiased": rand_k(2), "contractive": top_k(2), "any": rand_k(2)}.get(entry.compressor)
+    comp = {
+        "unbiased": rand_k(2),
+        "contractive": top_k(2),
+        "any": rand_k(2),
+        "linear-unbiased": same_rand_k(2),
+        "linear-contractive": same_rand_k(2, scaled=False),
+    }.get(entry.compressor)
     params = entry.theory_params(problem, comp) if comp else entry.theory_params(problem)
     alg = entry.make(comp, **params)
     x0 = jnp.ones(problem.d)

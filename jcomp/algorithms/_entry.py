@@ -7,7 +7,12 @@ import dataclasses
 import inspect
 from collections.abc import Callable
 
-__all__ = ["AlgorithmEntry"]
+__all__ = ["REQUIREMENTS", "AlgorithmEntry"]
+
+#: What an algorithm needs of its compressor: ``"unbiased"`` (U(ω)), ``"contractive"`` (B(δ)),
+#: ``"any"``, ``"linear-unbiased"`` / ``"linear-contractive"`` (one linear compressor shared by
+#: all workers per step: synchronized methods, seed 001 Alg. 5–6), or ``None`` (takes none).
+REQUIREMENTS = ("unbiased", "contractive", "any", "linear-unbiased", "linear-contractive", None)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -17,7 +22,7 @@ class AlgorithmEntry:
     ``factory``: the public factory (``gd(step_size)``, ``marina(compressor, step_size, p)``, ...).
     ``theory``: its theory function, ``theory(problem)`` when ``compressor`` is ``None`` else
     ``theory(problem, compressor)``. ``compressor``: the requirement on the compressor,
-    ``"unbiased"`` (U(ω)), ``"contractive"`` (B(δ)), ``"any"``, or ``None`` (takes none).
+    one of :data:`REQUIREMENTS`.
     ``rule``: the theory rule in words, for logs.
     """
 

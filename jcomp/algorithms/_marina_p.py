@@ -35,10 +35,10 @@ def _init(key, problem, x0):
 
 
 def _step(compressor, step_size, p, key, state, problem):
-    key_coin, key_comp = jax.random.split(key)
+    key_coin, key_comp, key_oracle = jax.random.split(key, 3)
     x = state.x
     n, d = problem.n, problem.d
-    g = jnp.mean(problem.worker_grads(state.w), axis=0)  # (d,) (1/n)Σ∇f_i(w_i)
+    g = jnp.mean(problem.worker_grads(state.w, key_oracle), axis=0)  # (d,) (1/n)Σ∇f_i(w_i)
     x_new = x - step_size * g  # (d,)
     msg = compressor(key_comp, problem.broadcast(x_new - x))  # row i: C_i(x⁺ − x)
     full = jax.random.bernoulli(key_coin, p)  # one coin shared by all workers
@@ -58,7 +58,8 @@ def marina_p(compressor, step_size, p) -> Algorithm:
 
     Bits per step and worker: uplink 32d (dense ∇f_i(w_i)); downlink 32d on full rounds, else
     the compressor's message to that worker. No setup traffic. ``compressor`` must be unbiased;
-    ``p`` ∈ (0, 1]. Theory parameters: :func:`marina_p_theory`.
+    ``p`` ∈ (0, 1]. Each step splits its key into ``key_coin, key_comp, key_oracle``. Theory
+    parameters: :func:`marina_p_theory`.
     """
     where = "marina_p: "
     check_compressor(compressor, where, unbiased=True)
@@ -99,27 +100,46 @@ def marina_p_default_p(problem, compressor) -> float:
     return min(1.0, max(K / d, 1.0 / d))
 
 
-def marina_p_theory(problem, compressor, p=None) -> dict:
-    """Step sizes of seed 004 with ω = ``compressor.omega(d, n)``, θ = ``compressor.theta(d, n)``
-    and (L_A, L_B) from ``problem.constants`` (for quadratics Thm 4.9's pair; where a problem
-    does not give them, the pair (L_max, 0) of Thm 4.4, valid for any L_i-smooth f_i)::
+_RULES = ("d2", "d1", "pl")
 
-        step_size    = (L + √((ωL_A² + θL_B²)/p))⁻¹        "×1" rule, Thm D.2 (default)
-        step_size_d1 = (L + √((ωL_A² + θL_B²)(1/p − 1)))⁻¹  general bound, Thm D.1 / Thm 4.6
 
-    ``p`` defaults to :func:`marina_p_default_p` (K/d). Thm D.2's three cases are this formula with
-    θ = ω (SameRandK), θ = ω/n (independent RandK), θ = 0 (PermK). Returns ``step_size``, ``p``
-    and ``step_size_d1`` (drop the last before ``marina_p(compressor, **params)``).
+def marina_p_theory(
+    problem, compressor, p=None, rule="d2", omega=None, theta=None, mu=None
+) -> dict:
+    """Step sizes of seed 004 for any collection ``C_i ∈ U(ω)``, ``{C_i} ∈ P(θ)``, with
+    ω = ``compressor.omega(d, n)`` and θ = ``compressor.theta(d, n)`` (options ``omega``,
+    ``theta`` override them) and (L_A, L_B) from ``problem.constants`` (for quadratics Thm 4.9's
+    pair; where a problem does not give them, the pair (L_max, 0) of Thm 4.4, valid for any
+    L_i-smooth f_i)::
+
+        d2: (L + √((ωL_A² + θL_B²)/p))⁻¹                       "×1" rule, Thm D.2 (default)
+        d1: (L + √((ωL_A² + θL_B²)(1/p − 1)))⁻¹                 general bound, Thm D.1 / Thm 4.6
+        pl: min{(L + √(2(ωL_A² + θL_B²)(1/p − 1)))⁻¹, p/(2μ)}  PL case, Thm D.10
+
+    ``rule`` picks ``step_size``; ``step_size_d1`` (Thm D.1) is always returned too, for logs.
+    ``mu`` (PL constant) defaults to the problem's ``constants.mu``. ``p`` defaults to
+    :func:`marina_p_default_p` (K/d). Thm D.2's three cases are the d2 formula with θ = ω
+    (SameRandK), θ = ω/n (independent RandK), θ = 0 (PermK); other collections use their own
+    ω, θ (PermK∘C_nat: ω = 9n/8 − 1, θ = 1/8). Returns ``step_size``, ``p`` and
+    ``step_size_d1`` (the registry drops the last).
     """
     where = "marina_p_theory: "
     check_compressor(compressor, where, unbiased=True)
+    if rule not in _RULES:
+        raise ValueError(f"{where}rule={rule!r} is not allowed: expected one of {_RULES}")
     n, d = problem.n, problem.d
     if p is None:
         p = marina_p_default_p(problem, compressor)
     check_probability(p, where=where)
     p = float(p)
-    omega = require(compressor.omega(d, n), "omega(d, n)", compressor, where)
-    theta = require(compressor.theta(d, n), "theta(d, n)", compressor, where)
+    if omega is None:
+        omega = require(compressor.omega(d, n), "omega(d, n)", compressor, where)
+    if theta is None:
+        theta = require(compressor.theta(d, n), "theta(d, n)", compressor, where)
+    omega, theta = float(omega), float(theta)
+    for name, v in (("omega", omega), ("theta", theta)):
+        if not (math.isfinite(v) and v >= 0):
+            raise ValueError(f"{where}{name}={v!r} is not allowed: expected a finite number ≥ 0")
     c = problem.constants
     L = float(c.L)
     if c.L_A is not None and c.L_B is not None:
@@ -127,8 +147,17 @@ def marina_p_theory(problem, compressor, p=None) -> dict:
     else:
         L_A, L_B = float(c.L_max), 0.0
     S = omega * L_A**2 + theta * L_B**2
-    return {
-        "step_size": 1.0 / (L + math.sqrt(S / p)),
-        "p": p,
-        "step_size_d1": 1.0 / (L + math.sqrt(S * (1.0 / p - 1.0))),
-    }
+    d1 = 1.0 / (L + math.sqrt(S * (1.0 / p - 1.0)))
+    if rule == "d2":
+        step = 1.0 / (L + math.sqrt(S / p))
+    elif rule == "d1":
+        step = d1
+    else:
+        if mu is None:
+            mu = c.mu
+        if mu is None or not float(mu) > 0:
+            raise ValueError(
+                f"{where}mu={mu!r} is not allowed with rule='pl': expected a PL constant > 0"
+            )
+        step = min(1.0 / (L + math.sqrt(2.0 * S * (1.0 / p - 1.0))), p / (2.0 * float(mu)))
+    return {"step_size": step, "p": p, "step_size_d1": d1}

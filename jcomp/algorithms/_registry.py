@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+from ._core_gd import ENTRIES as _CORE_GD
 from ._dcgd import dcgd, dcgd_theory
 from ._diana import diana, diana_theory
+from ._ef import ENTRIES as _EF
+from ._ef21_p import ENTRIES as _EF21_P_DCGD
 from ._ef21_p import ef21_p, ef21_p_theory
 from ._entry import AlgorithmEntry
 from ._gd import gd, gd_theory
+from ._gdci import ENTRIES as _GDCI
+from ._m3 import ENTRIES as _M3
 from ._marina import marina, marina_theory
 from ._marina_p import marina_p, marina_p_theory
+from ._rand_diana import ENTRIES as _RAND_DIANA
+from ._shifted import ENTRIES as _SHIFTED
+from ._smoothness_aware import ENTRIES as _SMOOTHNESS_AWARE
+from ._synchronized import ENTRIES as _SYNCHRONIZED
+from ._weighted_marina import ENTRIES as _WEIGHTED_MARINA
 
 __all__ = ["AlgorithmEntry", "get", "names"]
 
@@ -66,7 +76,18 @@ _ENTRIES = (
 
 # Algorithm families declare their entries next to their code (``ENTRIES`` in each module);
 # the registry concatenates them here, in this order.
-_FAMILY_ENTRIES: tuple[AlgorithmEntry, ...] = ()
+_FAMILY_ENTRIES: tuple[AlgorithmEntry, ...] = (
+    *_SHIFTED,
+    *_RAND_DIANA,
+    *_GDCI,
+    *_EF,
+    *_SYNCHRONIZED,
+    *_WEIGHTED_MARINA,
+    *_M3,
+    *_EF21_P_DCGD,
+    *_CORE_GD,
+    *_SMOOTHNESS_AWARE,
+)
 
 _REGISTRY = {e.name: e for e in (*_ENTRIES, *_FAMILY_ENTRIES)}
 if len(_REGISTRY) != len(_ENTRIES) + len(_FAMILY_ENTRIES):

@@ -105,6 +105,9 @@ class Compressor:
     unbiased: ClassVar[bool] = False
     #: Workers use independent randomness (worker key ``fold_in(key, i)`` only).
     independent: ClassVar[bool] = True
+    #: One linear map per key, the same for every worker: ``(1/n)Σ_i C(x_i) = C((1/n)Σ_i x_i)``
+    #: for a given key (synchronized methods, CORE-GD; seed 001 Alg. 5–6).
+    linear_shared: ClassVar[bool] = False
 
     def __call__(self, key: jax.Array, X: jax.Array) -> Message:
         if X.ndim != 2:

@@ -58,6 +58,7 @@ class Identity(Compressor):
     """``C(x) = x``: U(0), B(1); sends d floats (32d bits)."""
 
     name = "identity"
+    linear_shared = True
     unbiased = True
 
     def _compress(self, key, X):

@@ -255,6 +255,10 @@ class Scaled(Compressor):
     def independent(self):  # type: ignore[override]
         return self.c.independent
 
+    @property
+    def linear_shared(self):  # type: ignore[override]
+        return self.c.linear_shared
+
     def _omega_c(self, d, n):
         return self.omega_ if self.omega_ is not None else self.c.omega(d, n)
 

@@ -34,6 +34,7 @@ import jax
 import jax.numpy as jnp
 
 from ._base import Compressor, check_int, register, worker_keys
+from ._permk import uniform_permutations
 
 __all__ = [
     "CQ",
@@ -94,15 +95,17 @@ def two_point_variance(X: jax.Array, s: int = 1, range_: str = "worker") -> jax.
 def cq_permutations(key: jax.Array, n: int, d: int, perm: str = "uniform") -> jax.Array:
     """CQ's shared permutations, ``(n, d)`` int32: column ``j`` is ``π_j`` (``π_j(i)`` at row i).
 
-    ``"uniform"``: for each coordinate, the order (``lax.top_k``) of ``n`` i.i.d. 32-bit keys
-    drawn from ``key`` — uniform up to ties (probability below ``n²/2³³`` per coordinate), as
-    in :func:`uniform_permutation`, for all ``d`` coordinates at once. ``"cyclic"``:
-    ``π_j(i) = (s_j + i) mod n`` with ``s_j`` uniform on ``{0..n−1}``. Depends on ``key`` only.
+    ``"uniform"``: ``d`` independent, exactly uniform permutations of ``{0..n−1}``, one
+    :func:`~jcomp.compressors._permk.uniform_permutations` call for all coordinates (a batched
+    single-operand sort of packed random keys, ties reordered by fresh random words; see there
+    for the exactness argument). ``"cyclic"``: ``π_j(i) = (s_j + i) mod n`` with ``s_j``
+    uniform on ``{0..n−1}``. Depends on ``key`` only.
+
+    Speed (n = 1000 workers, d = 300, 2-core CPU, loaded): the former ``lax.top_k`` of (d, n)
+    int32 keys took 52–80 ms per call, this method ~12–20 ms.
     """
     if perm == "uniform":
-        bits = jax.random.bits(key, (d, n), jnp.uint32)
-        _, order = jax.lax.top_k(jax.lax.bitcast_convert_type(bits, jnp.int32), n)  # (d, n)
-        return order.T.astype(jnp.int32)
+        return uniform_permutations(key, d, n).T
     if perm == "cyclic":
         shift = jax.random.randint(key, (d,), 0, n, dtype=jnp.int32)
         return (shift[None, :] + jnp.arange(n, dtype=jnp.int32)[:, None]) % n

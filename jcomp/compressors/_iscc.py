@@ -50,8 +50,12 @@ class ISCC(Compressor):
     tau: int = 1
 
     name = "iscc"
-    unbiased = True
     independent = False
+
+    @property
+    def unbiased(self) -> bool:  # type: ignore[override]
+        """Unbiased when its base is (DRIVE-Hadamard is admitted as a base but is biased)."""
+        return self.base.unbiased
 
     def q(self, n: int) -> tuple:
         return self.weights if self.weights is not None else (1.0 / n,) * n
@@ -126,11 +130,14 @@ class ISCC(Compressor):
 
 
 def iscc(base: Compressor, weights=None, tau: int = 1) -> ISCC:
-    """ISCC over ``base`` (unbiased) with client weights q (default uniform) and τ draws."""
+    """ISCC over ``base`` (unbiased, or DRIVE) with client weights q (default uniform), τ draws."""
     if not isinstance(base, Compressor):
         raise ValueError(f"iscc: base={base!r} is not allowed: expected a Compressor")
-    if not base.unbiased:
-        raise ValueError(f"iscc: base={base.name} is not allowed: the base must be unbiased")
+    if not (base.unbiased or base.name == "drive"):
+        raise ValueError(
+            f"iscc: base={base.name} is not allowed: the base must be unbiased (or DRIVE, whose "
+            "Hadamard form seed 003 uses as if unbiased, with ω = π/2 − 1)"
+        )
     tau = check_int("tau", tau, 1, where="iscc: ")
     if weights is not None:
         try:

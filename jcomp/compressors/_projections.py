@@ -53,6 +53,7 @@ class Core(Compressor):
     m: int = 1
 
     name = "core"
+    linear_shared = True
     unbiased = True
     independent = False
 
@@ -96,6 +97,7 @@ class Sketch(Compressor):
     unbiased: bool = dataclasses.field(default=False, kw_only=True)  # type: ignore[misc]
 
     name = "sketch"
+    linear_shared = True
     independent = False
 
     def __post_init__(self):

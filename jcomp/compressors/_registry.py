@@ -184,6 +184,12 @@ def example_compressors(d: int, n: int, k: int | None = None) -> list[Compressor
             out.append(get("scaled", C={"name": "rand_k", "k": k}))
         elif name == "iscc":
             out.append(get("iscc", base="natural"))
+        elif name == "drive":  # both rotations
+            out.extend(get("drive", rotation=r) for r in ("hadamard", "haar"))
+        elif name == "sketch":  # contractive and unbiased forms
+            out.extend(get("sketch", p=k, unbiased=u) for u in (False, True))
+        elif name == "bernoulli":  # biased and unbiased
+            out.extend(get("bernoulli", p=0.5, unbiased=u) for u in (False, True))
         elif name == "compose":
             out.append(get("compose", outer="natural", inner="perm_k"))
             out.append(get("compose", outer="natural", inner={"name": "rand_k", "k": k}))

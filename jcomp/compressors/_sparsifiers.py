@@ -72,6 +72,7 @@ class SameRandK(Compressor):
     k: int
     scaled: bool = True
     name = "same_rand_k"
+    linear_shared = True
     independent = False
 
     @property

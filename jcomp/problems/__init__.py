@@ -2,6 +2,7 @@
 
 from ._base import Constants, Problem, problem_dataclass
 from ._generators import homogeneous_quadratic, marina_p_quadratic, near_homogeneous_quadratic
+from ._oracle import StochasticProblem, stochastic
 from ._quadratic import Quadratic, quadratic, quadratic_constants
 from ._structured import (
     StructuredQuadratic,
@@ -15,6 +16,7 @@ __all__ = [
     "Constants",
     "Problem",
     "Quadratic",
+    "StochasticProblem",
     "StructuredQuadratic",
     "homogeneous_quadratic",
     "marina_p_quadratic",
@@ -22,6 +24,7 @@ __all__ = [
     "problem_dataclass",
     "quadratic",
     "quadratic_constants",
+    "stochastic",
     "structured_constants",
     "structured_quadratic",
     "tridiag_apply",

@@ -96,9 +96,9 @@ class Problem:
         """f(x) = (1/n) Σ f_i(x)."""
         return jnp.mean(self.worker_losses(self.broadcast(x)))
 
-    def grad(self, x: jax.Array) -> jax.Array:
-        """∇f(x) = (1/n) Σ ∇f_i(x)."""
-        return jnp.mean(self.worker_grads(self.broadcast(x)), axis=0)
+    def grad(self, x: jax.Array, key: jax.Array | None = None) -> jax.Array:
+        """∇f(x) = (1/n) Σ ∇f_i(x); with ``key``, the mean of the workers' oracles at x."""
+        return jnp.mean(self.worker_grads(self.broadcast(x), key), axis=0)
 
     def describe(self) -> dict:
         """JSON-friendly description (name, sizes, constants)."""

@@ -142,7 +142,8 @@ class StructuredQuadratic(Problem):
     def _bar_hx(self, x):
         return jnp.mean(self.c) * self.apply_S(x) + self.tau * x
 
-    def grad(self, x):
+    def grad(self, x, key=None):
+        del key  # exact oracle
         return self._bar_hx(x) - self.b_bar
 
     def loss(self, x):

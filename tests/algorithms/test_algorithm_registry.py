@@ -15,8 +15,13 @@ from algorithm_helpers import (
     small_problem,
     x0_for,
 )
+from cases_error_feedback import CASES_ERROR_FEEDBACK
+from cases_gradient_difference import CASES_GRADIENT_DIFFERENCE
+from cases_marina_family import CASES_MARINA_FAMILY
+from cases_smoothness_aware import CASES_SMOOTHNESS_AWARE
 
 from jcomp.algorithms import Algorithm, get, names
+from jcomp.algorithms._entry import REQUIREMENTS
 from jcomp.compressors import perm_k, rand_k, same_rand_k, top_k
 
 EAGER_STEPS = 2
@@ -34,6 +39,9 @@ CASES = [
 ]
 # Algorithm families add their (name, compressor) cases in tests/algorithms/cases_*.py:
 # CASES += CASES_<FAMILY>
+CASES += (
+    CASES_GRADIENT_DIFFERENCE + CASES_ERROR_FEEDBACK + CASES_MARINA_FAMILY + CASES_SMOOTHNESS_AWARE
+)
 IDS = [f"{a}-{c.name if c is not None else 'none'}" for a, c in CASES]
 # one compressor per algorithm for the costlier checks
 CASES_ONE_EACH = list({a: (a, c) for a, c in reversed(CASES)}.values())[::-1]  # first per name
@@ -45,7 +53,7 @@ def test_names_and_entries():
     for name in names():
         e = get(name)
         assert e.name == name
-        assert e.compressor in ("unbiased", "contractive", "any", None)
+        assert e.compressor in REQUIREMENTS
         assert e.source and e.rule
         assert callable(e.factory) and callable(e.theory)
     assert get("marina_p") is get("marina-p")

@@ -55,10 +55,13 @@ def test_dcgd_theory():
 
 def test_diana_theory():
     # ω = 1: α = 1/2, M = 4ω/(nα) = 4, γ = 1/((2/n)ωL_max + (1 + αM)L_max) = 1/(4 + 12)
+    # (diana_theory also passes through the factory's ``contractive`` keyword, None here)
     out = diana_theory(_problem(), rand_k(1))
+    assert out.pop("contractive") is None
     assert out == pytest.approx({"step_size": 1 / 16, "alpha": 0.5}, rel=1e-14)
     # identity: α = 1, M = 0, γ = 1/L_max
     out = diana_theory(_problem(), identity())
+    assert out.pop("contractive") is None
     assert out == pytest.approx({"step_size": 1 / 4, "alpha": 1.0}, rel=1e-14)
 
 

@@ -8,6 +8,10 @@ checked against the encoders in test_smoothness_aware.py). rand-τ+ with uniform
 p_j = τ/d is RandK-like with an independent coin per coordinate: ``E‖C(x) − x‖² = (1/p − 1)‖x‖²``
 exactly, so ω, θ = ω/n and (A, B) = (ω/n, 0) hold with equality; with nonuniform p only the
 bounds hold. The unscaled (authors') variant is B(min p_j), tight only for uniform p.
+
+Per-worker parameters (one row per worker): rand-τ+ with each worker's DCGD+ probabilities for
+its own diagonal (n = 3 rows, each summing to τ = 4, so every worker's expected cost equals
+``expected_cost``); ω = max_i ω_i, θ = (1/n²)Σ_i ω_i and (A, B) = (max_i ω_i/n, 0) are bounds.
 """
 
 from jcomp.compressors._smoothness_aware import (
@@ -19,6 +23,7 @@ from jcomp.compressors._smoothness_aware import (
 
 _D = 12
 _DIAG = tuple(float(v) for v in (0.5, 1, 2, 4, 8, 0.25, 3, 1.5, 6, 0.1, 2.5, 10))
+_DIAGS = (_DIAG, _DIAG[::-1], tuple(1.0 + 0.5 * j for j in range(_D)))
 _H = (0.3, 1.7, 0.25, 0.6, 2.5, 0.05, 0.9, 0.4, 1.1, 0.2, 0.7, 0.15)  # some h_j > 1
 
 CASES_SMOOTHNESS = [
@@ -38,6 +43,13 @@ CASES_SMOOTHNESS = [
     (
         "rand_tau-unscaled-dcgd+",
         rand_tau(rand_tau_probabilities(_DIAG, 4), scaled=False),
+        _D,
+        3,
+        frozenset(),
+    ),
+    (
+        "rand_tau-per-worker-dcgd+",
+        rand_tau([rand_tau_probabilities(dg, 4) for dg in _DIAGS]),
         _D,
         3,
         frozenset(),

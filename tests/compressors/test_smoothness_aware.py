@@ -1,7 +1,9 @@
 """Seed 000's smoothness-aware compressors (spec ALGORITHMS.md §1, §3 E.1, §4 rows "Block quant",
 "Varying-step Q_h", "rand-τ+", §5.2 rand-τ+ probabilities): exact identities by Monte Carlo
 (fixed keys, z = 5 standard errors, tests/mc.py), encodings against pure-Python references,
-parameter validation."""
+parameter validation; per-worker parameters (one row per worker, seed 000's C_i): row i equals
+the shared compressor with worker i's row draw by draw, and worker i's identities, ω_i, 𝓛_i and
+costs by Monte Carlo."""
 
 from __future__ import annotations
 
@@ -42,6 +44,12 @@ L = A @ A.T + 0.1 * np.eye(D)  # dense PSD: off-diagonals must vanish in expecta
 H = (0.3, 1.7, 0.25, 0.6, 2.5, 0.05, 0.9)  # some h_j > 1
 HB = (0.35, 1.4, 0.6)  # blocks of sizes (2, 2, 3)
 P = rand_tau_probabilities(np.diag(L), 3)
+# per-worker parameters for the two rows of X (worker 1: its own L_1, steps, probabilities)
+A1 = RNG.normal(size=(D, D)) * np.array([0.3, 2.0, 1.0, 0.5, 1.0, 3.0, 0.2])
+LW = np.stack([L, A1.T @ A1 + 0.05 * np.eye(D)])  # (2, D, D): L_0 = L, L_1 another PSD
+HW = (H, (1.2, 0.15, 0.8, 0.05, 0.4, 2.2, 0.3))
+HBW = (HB, (0.2, 0.9, 1.6))
+PW = (P, rand_tau_probabilities(np.diag(LW[1]), 2.5))  # τ_0 = 3, τ_1 = 2.5
 
 COMPS = {
     "qh": varying_step(H),
@@ -49,6 +57,9 @@ COMPS = {
     "block": block_quant(HB, 3),
     "tau": rand_tau(P),
     "tau-unscaled": rand_tau(P, scaled=False),
+    "qh-pw": varying_step(HW),
+    "block-pw": block_quant(HBW, 3),
+    "tau-pw": rand_tau(PW),
 }
 
 
@@ -153,20 +164,22 @@ def test_qh_unbiased_and_bounds():
     assert c.matrix_smoothness_bound(L) == pytest.approx(want)
 
 
-@pytest.mark.parametrize("name", ["qh", "qh-e1"])
+@pytest.mark.parametrize("name", ["qh", "qh-e1", "qh-pw"])
 def test_qh_realized_bits_are_the_encoder_on_realized_levels(name):
+    """Row i: the encoder on the levels of worker i's draw with worker i's steps."""
     c = COMPS[name]
     Xj = jnp.asarray(X)
+    rows = jnp.broadcast_to(jnp.asarray(c.h), X.shape)  # worker i's steps
     keys = jax.random.split(jax.random.key(5), 64)
 
     def one(key):
         m = c(key, Xj)
-        vk = jax.vmap(c.levels)(worker_keys(key, 2), Xj)
+        vk = jax.vmap(c.levels)(worker_keys(key, 2), Xj, rows)
         return m, vk
 
     m, (vals, k) = fast_jit(jax.vmap(one))(keys)
     np.testing.assert_array_equal(np.asarray(m.values), np.asarray(vals))
-    enc = qsgd_elias_bits(k) if name == "qh" else e1_bits(k, D)
+    enc = qsgd_elias_bits(k) if c.encoder == "qsgd" else e1_bits(k, D)
     np.testing.assert_array_equal(np.asarray(m.bits), np.asarray(enc, np.float64))
     np.testing.assert_array_equal(np.asarray(m.bits_noidx), np.asarray(m.bits))
     np.testing.assert_array_equal(np.asarray(m.coords), D + 1)
@@ -219,19 +232,26 @@ def test_block_quant_unbiased_per_block_error_and_bounds():
         assert np.all(np.round(k) * np.sign(x) >= 0)
 
 
-def test_block_quant_bits_per_block_reference():
-    c = block_quant((0.2, 0.5, 0.3), 3)
+@pytest.mark.parametrize(
+    "h_blocks",
+    [(0.2, 0.5, 0.3), ((0.2, 0.5, 0.3), (0.6, 0.1, 0.9), (1.5, 0.4, 0.25), (0.3, 0.3, 0.7))],
+    ids=["shared", "per-worker"],
+)
+def test_block_quant_bits_per_block_reference(h_blocks):
+    c = block_quant(h_blocks, 3)
     d = 10
     Xr = jnp.asarray(np.random.default_rng(1).normal(size=(4, d)))
     m = fast_jit(c)(jax.random.key(3), Xr)
     sizes = block_sizes(d, 3)
     starts = np.cumsum((0,) + sizes[:-1])
-    hc = np.repeat(np.asarray(c.h_blocks), sizes)
+    rows = np.broadcast_to(np.asarray(c.h_blocks), (4, 3))  # worker i's block steps
     for i in range(4):
+        hc = np.repeat(rows[i], sizes)
         x = np.asarray(Xr[i])
         bn = [np.linalg.norm(x[a : a + n]) for a, n in zip(starts, sizes, strict=True)]
         bn = np.repeat(bn, sizes)
         k = np.round(np.abs(np.asarray(m.values[i])) / (bn * hc)).astype(np.int64)
+        np.testing.assert_allclose(k * bn * hc * np.sign(x), np.asarray(m.values[i]), rtol=1e-12)
         want = sum(int(_qsgd(k[a : a + n])) for a, n in zip(starts, sizes, strict=True))
         assert m.bits[i] == want and m.bits_noidx[i] == want and m.coords[i] == d + 3
 
@@ -315,6 +335,194 @@ def test_rand_tau_unscaled_is_biased_code():
         assert_mean_at_most(err, (1 - c.delta(D)) * (x @ x))
     with pytest.raises(ValueError, match="scaled"):
         c.matrix_smoothness_bound(L)
+
+
+# ------------------------------------------------------------------------------ per-worker
+
+
+#: (per-worker compressor, the shared compressor of each worker's row)
+_ROWS = {
+    "qh-pw": [varying_step(r) for r in HW],
+    "block-pw": [block_quant(r, 3) for r in HBW],
+    "tau-pw": [rand_tau(r) for r in PW],
+}
+
+
+def test_per_worker_row_i_is_shared_compressor_with_row_i():
+    """Row i of the per-worker message = row i of the shared compressor with worker i's row,
+    same key (worker key fold_in(key, i)), draw by draw: the same draws (bits, coords exactly)
+    and values to float64 rounding (XLA turns a division by the shared compressor's constant
+    parameter into a multiplication by its reciprocal: a 1-ulp difference)."""
+    Xj = jnp.asarray(X)
+    keys = jax.random.split(jax.random.key(17), 16)
+
+    def one(key):
+        return {
+            name: (COMPS[name](key, Xj), [c(key, Xj) for c in shared])
+            for name, shared in _ROWS.items()
+        }
+
+    out = jax.tree.map(np.asarray, fast_jit(jax.vmap(one))(keys))
+    for name, (m, shared) in out.items():
+        for i, mi in enumerate(shared):
+            np.testing.assert_allclose(m.values[:, i], mi.values[:, i], rtol=1e-12, atol=0)
+            for field in ("bits", "bits_noidx", "coords"):
+                np.testing.assert_array_equal(
+                    getattr(m, field)[:, i], getattr(mi, field)[:, i], err_msg=f"{name} {field}"
+                )
+
+
+def test_per_worker_qh_identities_and_worker_constants():
+    s, c = _samples()["qh-pw"], COMPS["qh-pw"]
+    w = c.worker_omega(D, 2)
+    bounds = c.worker_matrix_smoothness_bound(LW)
+    for i, x in enumerate(X):
+        h = np.asarray(HW[i])
+        s2 = float(np.sum(h * h))
+        assert w[i] == pytest.approx(min(s2, math.sqrt(s2)), rel=1e-14)
+        dg = np.diag(LW[i])
+        assert bounds[i] == pytest.approx(
+            min(np.sum(dg * h * h), np.linalg.norm(dg * h)), rel=1e-14
+        )
+        v, th = _theta(x, h)
+        err = s.values[:, i] - x
+        assert_mean_equals(s.values[:, i], x)
+        assert_mean_equals(_lnorm(err, LW[i]), (x @ x) * np.sum(dg * h * h * th * (1 - th)))
+        assert_mean_equals((err**2).sum(-1), (x @ x) * np.sum(h * h * th * (1 - th)))
+        assert_mean_at_most((err**2).sum(-1), w[i] * (x @ x))
+        assert_mean_at_most(_lnorm(err, LW[i]), bounds[i] * (x @ x))
+        k = np.abs(s.values[:, i]) / (np.linalg.norm(x) * h)
+        np.testing.assert_allclose(k, np.round(k), atol=1e-9)  # worker i's grid h_i
+        assert_mean_equals(np.round(k).sum(-1), np.sum(v / h))
+    assert c.omega(D, 2) == max(w) and w[0] != w[1]
+    assert c.theta(D, 2) == pytest.approx((w[0] + w[1]) / 4, rel=1e-14)
+    assert c.ab(D, 2) == (max(w) / 2, 0.0)
+    # one common L: the max over the workers' rows
+    assert c.matrix_smoothness_bound(L) == max(r.matrix_smoothness_bound(L) for r in _ROWS["qh-pw"])
+    np.testing.assert_array_equal(s.coords, D + 1)
+
+
+def test_per_worker_block_quant_identities_and_worker_constants():
+    s, c = _samples()["block-pw"], COMPS["block-pw"]
+    sizes = block_sizes(D, 3)
+    seg = np.repeat(np.arange(3), sizes)
+    w = c.worker_omega(D, 2)
+    bounds = c.worker_matrix_smoothness_bound(LW)
+    for i, x in enumerate(X):
+        hb = np.asarray(HBW[i])
+        assert w[i] == pytest.approx(
+            max(min(dl * h * h, math.sqrt(dl) * h) for dl, h in zip(sizes, hb, strict=True))
+        )
+        assert bounds[i] == pytest.approx(_ROWS["block-pw"][i].matrix_smoothness_bound(LW[i]))
+        hc = hb[seg]
+        bn = np.sqrt(np.bincount(seg, x * x))
+        t = np.abs(x) / bn[seg] / hc
+        th = t - np.floor(t)
+        err = s.values[:, i] - x
+        assert_mean_equals(s.values[:, i], x)
+        per_block = np.stack([(err[:, seg == l] ** 2).sum(-1) for l in range(3)], -1)
+        assert_mean_equals(per_block, bn**2 * hb**2 * np.bincount(seg, th * (1 - th)))
+        dg = np.diag(LW[i])
+        assert_mean_equals(_lnorm(err, LW[i]), bn[seg] ** 2 @ (dg * hc**2 * th * (1 - th)))
+        assert_mean_at_most((err**2).sum(-1), w[i] * (x @ x))
+        assert_mean_at_most(_lnorm(err, LW[i]), bounds[i] * (x @ x))
+    assert c.omega(D, 2) == max(w) and w[0] != w[1]
+    assert c.theta(D, 2) == pytest.approx((w[0] + w[1]) / 4, rel=1e-14)
+    np.testing.assert_array_equal(s.coords, D + 3)
+
+
+def test_per_worker_rand_tau_exact_variance_and_costs():
+    s, c = _samples()["tau-pw"], COMPS["tau-pw"]
+    w = c.worker_omega(D, 2)
+    bounds = c.worker_matrix_smoothness_bound(LW)
+    costs = c.expected_cost_per_worker(D, 2)
+    assert c.worker_tau(2) == pytest.approx((3.0, 2.5), rel=1e-12)
+    assert c.tau == pytest.approx(2.75, rel=1e-12)
+    assert c.expected_cost(D, 2) == pytest.approx(tuple(np.mean(costs, axis=0)), rel=1e-14)
+    for i, x in enumerate(X):
+        p = np.asarray(PW[i])
+        cst = (1 / p - 1) * np.diag(LW[i])
+        assert w[i] == pytest.approx(np.max(1 / p - 1), rel=1e-14)
+        assert bounds[i] == pytest.approx(cst.max(), rel=1e-14)
+        err = s.values[:, i] - x
+        assert_mean_equals(s.values[:, i], x)
+        assert_mean_equals((err**2).sum(-1), np.sum((1 / p - 1) * x * x))
+        assert_mean_equals(_lnorm(err, LW[i]), np.sum(cst * x * x))
+        assert_mean_at_most(_lnorm(err, LW[i]), bounds[i] * (x @ x))
+        # worker i's expected cost: the coins (not the values) decide, nnz → τ_i
+        for field, e in zip(("bits", "bits_noidx", "coords"), costs[i], strict=True):
+            assert_mean_equals(getattr(s, field)[:, i], e)
+    assert costs[0] != costs[1]
+    unscaled = rand_tau(PW, scaled=False)
+    assert unscaled.delta(D) == min(min(r) for r in PW)
+    assert unscaled.worker_omega(D, 2) is None and unscaled.theta(D, 2) is None
+
+
+def test_shared_row_worker_constants_repeat():
+    """A shared row: worker_omega is ω n times, worker_matrix_smoothness_bound the shared bound
+    with each L_i, theta = ω/n as before."""
+    for name in ("qh", "block", "tau"):
+        c = COMPS[name]
+        assert c.worker_omega(D, 3) == (c.omega(D, 3),) * 3
+        assert c.theta(D, 3) == pytest.approx(c.omega(D, 3) / 3, rel=1e-14)
+        want = [c.matrix_smoothness_bound(Li) for Li in LW]
+        assert c.worker_matrix_smoothness_bound(LW) == pytest.approx(want, rel=1e-14)
+    assert COMPS["tau"].expected_cost_per_worker(D, 2) == (COMPS["tau"].expected_cost(D, 2),) * 2
+    with pytest.raises(NotImplementedError, match="data dependent"):
+        COMPS["qh-pw"].expected_cost_per_worker(D, 2)
+
+
+@pytest.mark.parametrize(
+    ("make", "match"),
+    [
+        (lambda: varying_step([[0.1, 0.2], [0.3]]), r"(?s)h=.*n rows of equal length"),
+        (lambda: varying_step(np.ones((2, 2, 2))), r"(?s)h=.*n rows of equal length"),
+        (lambda: varying_step([[0.1, 0.2], [0.3, 0.0]]), r"h contains 0.0 \(row 1"),
+        (lambda: varying_step([[0.1, True]]), "h="),
+        (lambda: block_quant([[0.1, 0.2], [0.3, 0.4]], 3), "each row's length=2"),
+        (lambda: block_quant([[0.1, 0.2], [0.3, -1.0]]), r"h_blocks contains -1.0 \(row 1"),
+        (lambda: rand_tau([[0.5, 1.5], [0.5, 0.5]]), r"probs contains 1.5 \(row 0"),
+        (lambda: rand_tau(np.zeros((0, 3))), "probs="),
+    ],
+)
+def test_bad_per_worker_parameters_rejected(make, match):
+    with pytest.raises(ValueError, match=match):
+        make()
+
+
+@pytest.mark.parametrize(
+    ("comp", "field"),
+    [
+        (varying_step(np.full((2, 4), 0.5)), "h"),
+        (block_quant(np.full((2, 2), 0.5)), "h_blocks"),
+        (rand_tau(np.full((2, 4), 0.5)), "probs"),
+    ],
+)
+def test_per_worker_rows_must_match_n(comp, field):
+    msg = rf"{comp.name}: {field} has 2 rows \(per-worker parameters\) but there are n=3 workers"
+    with pytest.raises(ValueError, match=msg):
+        comp(jax.random.key(0), jnp.ones((3, 4)))
+    with pytest.raises(ValueError, match=msg):
+        comp.validate(4, 3)
+    with pytest.raises(ValueError, match=msg):
+        comp.worker_omega(4, 3)
+    with pytest.raises(ValueError, match=msg):
+        comp.omega(4, 3)
+    with pytest.raises(ValueError, match=msg):
+        comp.worker_matrix_smoothness_bound(np.stack([np.eye(4)] * 3))
+    with pytest.raises(ValueError, match="Ls must have shape"):
+        comp.worker_matrix_smoothness_bound(np.eye(4))
+    comp.validate(4, 2)  # n = 2 rows: fine
+    assert len(comp.worker_omega(4, 2)) == 2
+
+
+def test_per_worker_row_length_and_levels_errors():
+    with pytest.raises(ValueError, match="h has length 4 in every worker's row but .* d=5"):
+        varying_step(np.full((2, 4), 0.5))(jax.random.key(0), jnp.ones((2, 5)))
+    with pytest.raises(ValueError, match="probs has length 4 in every worker's row but .* d=5"):
+        rand_tau(np.full((2, 4), 0.5)).validate(5, 2)
+    with pytest.raises(ValueError, match="levels: h=None is not allowed with per-worker"):
+        COMPS["qh-pw"].levels(jax.random.key(0), jnp.ones(D))
 
 
 # ------------------------------------------------------------------------------- validation

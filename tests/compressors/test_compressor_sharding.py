@@ -1,0 +1,58 @@
+"""Messages do not depend on how the worker axis is split over devices.
+
+Every registered compressor (one instance each, from ``example_compressors``) compresses the same
+(n, d) batch once on one device and once with the rows sharded over 8 host CPU devices, in a
+fresh process (the device count is fixed when JAX starts). Independent compressors give worker i
+the key ``fold_in(key, i)`` and correlated ones draw their shared randomness from ``key``, so the
+two messages must agree: bits and coordinates exactly, values up to float64 rounding (a sharded
+matrix product, e.g. a rotation, may sum in another order).
+"""
+
+import os
+import subprocess
+import sys
+import textwrap
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def test_every_compressor_gives_the_same_messages_on_8_devices():
+    script = textwrap.dedent(
+        """
+        import jax, numpy as np
+        jax.config.update("jax_enable_x64", True)
+        assert len(jax.devices()) == 8, jax.devices()
+        from jcomp.compressors import catalog, example_compressors
+        from jcomp.run import shard_workers, worker_mesh
+        n, d = 16, 24
+        X = jax.numpy.asarray(np.random.default_rng(0).normal(size=(n, d)))
+        mesh = worker_mesh(8)
+        Xs = shard_workers(X, mesh, n)
+        assert len(Xs.sharding.device_set) == 8
+        comps = example_compressors(d, n)
+        labels = [r["label"] for r in catalog(d, n, comps)]
+        names = set()
+        for comp, label in zip(comps, labels):
+            f = jax.jit(lambda key, X, comp=comp: comp(key, X))
+            key = jax.random.key(7)
+            one, many = f(key, X), f(key, Xs)
+            for a, b in zip((one.bits, one.bits_noidx, one.coords),
+                            (many.bits, many.bits_noidx, many.coords)):
+                np.testing.assert_array_equal(np.asarray(a), np.asarray(b), err_msg=label)
+            v1, v8 = np.asarray(one.values), np.asarray(many.values)
+            scale = np.abs(v1).max() + 1e-300
+            assert np.abs(v1 - v8).max() <= 1e-12 * scale, (label, np.abs(v1 - v8).max())
+            names.add(comp.name)
+        print("OK", len(comps), sorted(names))
+        """
+    )
+    env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=8")
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, env=env, cwd=ROOT
+    )
+    assert out.returncode == 0 and "OK" in out.stdout, out.stderr[-3000:]
+    from jcomp.compressors import names
+
+    shown = out.stdout.split("OK", 1)[1]
+    missing = [nm for nm in names() if repr(nm) not in shown]
+    assert not missing, f"not covered by example_compressors: {missing}"
