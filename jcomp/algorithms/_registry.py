@@ -46,7 +46,8 @@ _ENTRIES = (
         diana_theory,
         "Mishchenko et al. 2019; Shulgin & Richtárik 2022 (seed 002) eq. 10, Thm 3",
         "unbiased",
-        "α = 1/(1+ω), M = 4ω/(nα), γ = 1/((2/n)ωL_max + (1+αM)L_max) (Thm 3, reconstructed)",
+        "α = 1/(1+ω(1−δ)), M = 4ω/(nα), γ = 1/((2/n)ωL_max + (1+αM)L_max) (Thm 3, "
+        "reconstructed; C ≡ 0 unless a contractive C is given)",
     ),
     AlgorithmEntry(
         "marina",
@@ -54,7 +55,8 @@ _ENTRIES = (
         marina_theory,
         "Gorbunov et al. 2021; Szlendak et al. 2022; Panferov et al. 2024 (seed 003)",
         "unbiased",
-        "γ = 1/(L_− + √((1−p)/p·((A−B)L_+² + BL_±²))), p = p* (seed 003 D.2.1)",
+        "γ = 1/(L_− + √((1−p)/p·((A−B)L_+² + BL_±²))), p = p* (seed 003 D.2.1); (A, B) per "
+        "spec §4 (IQ/CQ paper constants, DRIVE (π/2−1)/n, PermK (1, 1), PermK+CQ b·A_CQ)",
     ),
     AlgorithmEntry(
         "marina-p",
