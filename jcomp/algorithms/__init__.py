@@ -1,39 +1,244 @@
-"""Algorithms: ``Algorithm(init, step, setup)`` factories with theory parameters."""
+"""Algorithms: ``Algorithm(init, step, setup)`` factories with theory parameters, by family
+(spec ALGORITHMS.md §5), and a registry (``get(name)``, ``names()``)."""
 
-from ._base import Algorithm, Cost, Info
-from ._dcgd import DCGDState, dcgd, dcgd_theory
-from ._diana import DIANAState, diana, diana_theory
-from ._ef21_p import EF21PState, ef21_p, ef21_p_theory
-from ._gd import GDState, gd, gd_theory
-from ._marina import MARINAState, marina, marina_p_star, marina_theory
-from ._marina_p import MARINAPState, marina_p, marina_p_default_p, marina_p_theory
-from ._registry import AlgorithmEntry, get, names
+from ._base import (
+    Algorithm,
+    Cost,
+    Info,
+)
+from ._core_gd import (
+    COREGDState,
+    core_gd,
+    core_gd_theory,
+)
+from ._dcgd import (
+    DCGDState,
+    dcgd,
+    dcgd_theory,
+    quadratic_dissimilarity_Z2,
+)
+from ._diana import (
+    DIANAState,
+    diana,
+    diana_theory,
+)
+from ._ef import (
+    ECSGDDIANAState,
+    EF21State,
+    EFBCState,
+    EFState,
+    default_quantizer,
+    dissimilarity,
+    ec_sgd_diana,
+    ec_sgd_diana_theory,
+    ef21,
+    ef21_theory,
+    ef_sgd,
+    ef_sgd_bc,
+    ef_sgd_bc_theory,
+    ef_sgd_theory,
+)
+from ._ef21_p import (
+    EF21PState,
+    ef21_p,
+    ef21_p_dcgd,
+    ef21_p_dcgd_default_worker,
+    ef21_p_dcgd_theory,
+    ef21_p_theory,
+)
+from ._entry import (
+    REQUIREMENTS,
+    AlgorithmEntry,
+)
+from ._gd import (
+    GDState,
+    gd,
+    gd_theory,
+)
+from ._gdci import (
+    GDCIState,
+    VRGDCIState,
+    gdci,
+    gdci_theory,
+    vr_gdci,
+    vr_gdci_theory,
+)
+from ._m3 import (
+    M3State,
+    m3,
+    m3_default_worker,
+    m3_theory,
+)
+from ._marina import (
+    MARINAState,
+    marina,
+    marina_ab,
+    marina_p_star,
+    marina_theory,
+)
+from ._marina_p import (
+    MARINAPState,
+    marina_p,
+    marina_p_default_p,
+    marina_p_theory,
+)
+from ._rand_diana import (
+    RandDIANAState,
+    rand_diana,
+    rand_diana_theory,
+)
+from ._registry import (
+    get,
+    names,
+)
+from ._shifted import (
+    DCGDShiftState,
+    DCGDStarState,
+    dcgd_fixed,
+    dcgd_shift,
+    dcgd_shift_theory,
+    dcgd_star,
+    dcgd_star_theory,
+)
+from ._smoothness_aware import (
+    DCGDPlusState,
+    DIANAPlusState,
+    block_quant_common_step,
+    block_quant_plus,
+    block_quant_plus_steps,
+    dcgd_plus,
+    dcgd_plus_theory,
+    diana_plus,
+    diana_plus_theory,
+    fixed_level_steps,
+    matrix_roots,
+    quant_baseline_levels,
+    quant_plus,
+    quant_plus_steps,
+    rand_tau_plus,
+    rand_tau_plus_probabilities,
+    smoothness_matrices,
+    worker_constants,
+)
+from ._synchronized import (
+    SyncEFState,
+    SyncQSGDState,
+    check_synchronized,
+    ef_sgd_sync,
+    ef_sgd_sync_theory,
+    qsgd_sync,
+    qsgd_sync_theory,
+)
+from ._weighted_marina import (
+    WeightedMARINAState,
+    importance_weights,
+    weighted_ab,
+    weighted_iscc,
+    weighted_marina,
+    weighted_marina_theory,
+    weighted_smoothness,
+)
 
 __all__ = [
     "Algorithm",
     "AlgorithmEntry",
+    "COREGDState",
     "Cost",
+    "DCGDPlusState",
+    "DCGDShiftState",
+    "DCGDStarState",
     "DCGDState",
+    "DIANAPlusState",
     "DIANAState",
+    "ECSGDDIANAState",
     "EF21PState",
+    "EF21State",
+    "EFBCState",
+    "EFState",
+    "GDCIState",
     "GDState",
     "Info",
+    "M3State",
     "MARINAPState",
     "MARINAState",
+    "REQUIREMENTS",
+    "RandDIANAState",
+    "SyncEFState",
+    "SyncQSGDState",
+    "VRGDCIState",
+    "WeightedMARINAState",
+    "block_quant_common_step",
+    "block_quant_plus",
+    "block_quant_plus_steps",
+    "check_synchronized",
+    "core_gd",
+    "core_gd_theory",
     "dcgd",
+    "dcgd_fixed",
+    "dcgd_plus",
+    "dcgd_plus_theory",
+    "dcgd_shift",
+    "dcgd_shift_theory",
+    "dcgd_star",
+    "dcgd_star_theory",
     "dcgd_theory",
+    "default_quantizer",
     "diana",
+    "diana_plus",
+    "diana_plus_theory",
     "diana_theory",
+    "dissimilarity",
+    "ec_sgd_diana",
+    "ec_sgd_diana_theory",
+    "ef21",
     "ef21_p",
+    "ef21_p_dcgd",
+    "ef21_p_dcgd_default_worker",
+    "ef21_p_dcgd_theory",
     "ef21_p_theory",
+    "ef21_theory",
+    "ef_sgd",
+    "ef_sgd_bc",
+    "ef_sgd_bc_theory",
+    "ef_sgd_sync",
+    "ef_sgd_sync_theory",
+    "ef_sgd_theory",
+    "fixed_level_steps",
     "gd",
     "gd_theory",
+    "gdci",
+    "gdci_theory",
     "get",
+    "importance_weights",
+    "m3",
+    "m3_default_worker",
+    "m3_theory",
     "marina",
+    "marina_ab",
     "marina_p",
     "marina_p_default_p",
     "marina_p_star",
     "marina_p_theory",
     "marina_theory",
+    "matrix_roots",
     "names",
+    "qsgd_sync",
+    "qsgd_sync_theory",
+    "quadratic_dissimilarity_Z2",
+    "quant_baseline_levels",
+    "quant_plus",
+    "quant_plus_steps",
+    "rand_diana",
+    "rand_diana_theory",
+    "rand_tau_plus",
+    "rand_tau_plus_probabilities",
+    "smoothness_matrices",
+    "vr_gdci",
+    "vr_gdci_theory",
+    "weighted_ab",
+    "weighted_iscc",
+    "weighted_marina",
+    "weighted_marina_theory",
+    "weighted_smoothness",
+    "worker_constants",
 ]

@@ -96,17 +96,18 @@ def _lexsort_draw(key, rows: int, m: int):
     return idx, tie
 
 
-def _rejection(draw, key) -> jax.Array:
-    """Draw, then redraw only the rejected rows with fresh keys until every row is accepted."""
-    perms, bad = draw(jax.random.fold_in(key, 0))
+def _rejection(draw, key, rows: int, m: int) -> jax.Array:
+    """Draw with ``fold_in(key, 0)``, then redraw the rejected rows with ``fold_in(key, 1)``,
+    ... until every row is accepted. Written as one ``while_loop`` whose first iteration is the
+    first draw, so the draw is compiled once."""
 
     def body(state):
         it, perms, bad = state
         new, new_bad = draw(jax.random.fold_in(key, it))
         return it + 1, jnp.where(bad[:, None], new, perms), bad & new_bad
 
-    _, perms, _ = jax.lax.while_loop(lambda s: s[2].any(), body, (1, perms, bad))
-    return perms
+    init = (0, jnp.zeros((rows, m), jnp.int32), jnp.ones((rows,), bool))
+    return jax.lax.while_loop(lambda s: s[2].any(), body, init)[1]
 
 
 def uniform_permutations(
@@ -153,7 +154,7 @@ def uniform_permutations(
         return jnp.zeros((rows, m), jnp.int32)
     b = (m - 1).bit_length()
     if m > PACKED_MAX:
-        return _rejection(lambda k: _lexsort_draw(k, rows, m), key)
+        return _rejection(lambda k: _lexsort_draw(k, rows, m), key, rows, m)
     r_bits = 32 - b if r_bits is None else r_bits
     window = (1 if m <= PAIRS_MAX else 3) if window is None else window
     if not 1 <= r_bits <= 32 - b or not 1 <= c_bits <= 32 or window < 1:
@@ -161,7 +162,7 @@ def uniform_permutations(
             f"uniform_permutations: r_bits={r_bits}, c_bits={c_bits}, window={window} not "
             f"allowed for m={m}: expected 1 <= r_bits <= {32 - b}, 1 <= c_bits <= 32, window >= 1"
         )
-    return _rejection(lambda k: _packed_draw(k, rows, m, r_bits, c_bits, window), key)
+    return _rejection(lambda k: _packed_draw(k, rows, m, r_bits, c_bits, window), key, rows, m)
 
 
 def uniform_permutation(key: jax.Array, m: int) -> jax.Array:

@@ -150,7 +150,7 @@ def _has_bool(value) -> bool:
 def _check_rows(name: str, value, where: str, ok, allowed: str) -> tuple:
     """A parameter as one shared row (tuple of floats) or n per-worker rows (tuple of tuples).
 
-    ``ok(v)`` says whether one entry is allowed; ``allowed`` describes the entries."""
+    ``ok(a)`` says elementwise (NumPy) which entries are allowed; ``allowed`` describes them."""
     shape_msg = (
         f"{where}{name}={value!r} is not allowed: expected a non-empty sequence of {allowed} "
         "(one row shared by all workers) or n rows of equal length (one per worker)"
@@ -163,10 +163,11 @@ def _check_rows(name: str, value, where: str, ok, allowed: str) -> tuple:
         raise ValueError(shape_msg) from None
     if arr.ndim not in (1, 2) or arr.size == 0 or _has_bool(value):
         raise ValueError(shape_msg)
-    bad = [(idx, float(v)) for idx, v in np.ndenumerate(arr) if not ok(float(v))]
-    if bad:
-        idx, v = bad[0]
-        row = f" (row {idx[0]}, worker {idx[0]}'s)" if arr.ndim == 2 else ""
+    bad = np.argwhere(~ok(arr))
+    if bad.size:
+        idx = tuple(bad[0])
+        row = f" (worker {idx[0]}'s row)" if arr.ndim == 2 else ""
+        v = float(arr[idx])
         raise ValueError(f"{where}{name} contains {v!r}{row}: every entry must be {allowed}")
     if arr.ndim == 1:
         return tuple(float(v) for v in arr)
@@ -175,7 +176,7 @@ def _check_rows(name: str, value, where: str, ok, allowed: str) -> tuple:
 
 def _check_steps(name: str, h, where: str) -> tuple:
     return _check_rows(
-        name, h, where, lambda v: math.isfinite(v) and v > 0, "finite numbers > 0 (steps)"
+        name, h, where, lambda a: np.isfinite(a) & (a > 0), "finite numbers > 0 (steps)"
     )
 
 
@@ -699,7 +700,7 @@ def rand_tau(probs, scaled: bool = True) -> RandTau:
         "probs",
         probs,
         "rand_tau: ",
-        lambda v: math.isfinite(v) and 0 < v <= 1,
+        lambda a: np.isfinite(a) & (a > 0) & (a <= 1),
         "numbers in (0, 1] (probabilities)",
     )
     if not isinstance(scaled, bool):

@@ -477,11 +477,14 @@ def test_shared_row_worker_constants_repeat():
     [
         (lambda: varying_step([[0.1, 0.2], [0.3]]), r"(?s)h=.*n rows of equal length"),
         (lambda: varying_step(np.ones((2, 2, 2))), r"(?s)h=.*n rows of equal length"),
-        (lambda: varying_step([[0.1, 0.2], [0.3, 0.0]]), r"h contains 0.0 \(row 1"),
+        (lambda: varying_step([[0.1, 0.2], [0.3, 0.0]]), r"h contains 0.0 \(worker 1's row\)"),
         (lambda: varying_step([[0.1, True]]), "h="),
         (lambda: block_quant([[0.1, 0.2], [0.3, 0.4]], 3), "each row's length=2"),
-        (lambda: block_quant([[0.1, 0.2], [0.3, -1.0]]), r"h_blocks contains -1.0 \(row 1"),
-        (lambda: rand_tau([[0.5, 1.5], [0.5, 0.5]]), r"probs contains 1.5 \(row 0"),
+        (
+            lambda: block_quant([[0.1, 0.2], [0.3, -1.0]]),
+            r"h_blocks contains -1.0 \(worker 1's row\)",
+        ),
+        (lambda: rand_tau([[0.5, 1.5], [0.5, 0.5]]), r"probs contains 1.5 \(worker 0's row\)"),
         (lambda: rand_tau(np.zeros((0, 3))), "probs="),
     ],
 )
