@@ -15,7 +15,7 @@ from ._correlated import CQ, IQ, cq, cq_permutations, iq
 from ._encoding import elias_omega_length, qsgd_elias_bits
 from ._iscc import ISCC, iscc
 from ._natural import NATURAL_VALUE_BITS, Natural, natural
-from ._permk import PermK, perm_k, uniform_permutation
+from ._permk import PermK, perm_k, uniform_permutation, uniform_permutations
 from ._permk_cq import PermKCQ, perm_k_cq
 from ._projections import Core, Sketch, core, sketch
 from ._quantizers import (
@@ -108,5 +108,6 @@ __all__ = [
     "same_rand_k",
     "top_k",
     "uniform_permutation",
+    "uniform_permutations",
     "worker_keys",
 ]
