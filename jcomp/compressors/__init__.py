@@ -12,7 +12,7 @@ from ._base import (
 from ._basic import Identity, RandK, identity, rand_k, random_subset_mask
 from ._combinators import Compose, Induced, Scaled, compose, induced, scaled
 from ._correlated import CQ, IQ, cq, cq_permutations, iq
-from ._encoding import elias_omega_length, qsgd_elias_bits
+from ._encoding import elias_gamma_length, elias_omega_length, qsgd_elias_bits
 from ._iscc import ISCC, iscc
 from ._natural import NATURAL_VALUE_BITS, Natural, natural
 from ._permk import PermK, perm_k, uniform_permutation, uniform_permutations
@@ -75,6 +75,7 @@ __all__ = [
     "cq",
     "cq_permutations",
     "dithering",
+    "elias_gamma_length",
     "elias_omega_length",
     "iq",
     "natural_dithering",

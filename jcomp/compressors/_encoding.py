@@ -4,6 +4,9 @@
   (``bin`` without the ``0b`` prefix). :func:`elias_omega_length` gives the code length for
   integer arrays (jnp, traceable); :func:`elias_omega_encode` / :func:`elias_omega_decode` are
   pure-Python references used by the tests.
+* Elias-γ of ``N ≥ 1``: ``⌊log₂N⌋`` zeros then ``bin(N)``, length ``2⌊log₂N⌋ + 1``
+  (:func:`elias_gamma_length`; :func:`elias_gamma_encode` is the pure-Python reference). Not
+  used by a compressor of the spec (whose messages name Elias-ω); offered for user encoders.
 * QSGD/Elias message (Alistarh et al. 2017) of one block of integer levels: 32 bits (the norm),
   then for every nonzero level ``k`` in position order ``|ω(gap)| + 1 + |ω(|k|)|`` (gap to the
   previous nonzero position, the previous one starting at −1; 1 sign bit):
@@ -16,6 +19,8 @@ import jax
 import jax.numpy as jnp
 
 __all__ = [
+    "elias_gamma_encode",
+    "elias_gamma_length",
     "elias_omega_decode",
     "elias_omega_encode",
     "elias_omega_length",
@@ -55,6 +60,24 @@ def elias_omega_decode(code: str) -> list[int]:
             N, i = int(code[i : i + N + 1], 2), i + N + 1
         out.append(N)
     return out
+
+
+def elias_gamma_encode(N: int) -> str:
+    """The Elias-γ code word of ``N ≥ 1``: ``⌊log₂N⌋`` zeros, then N in binary (pure Python)."""
+    N = int(N)
+    if N < 1:
+        raise ValueError(f"elias_gamma_encode: N={N} is not allowed: expected an integer >= 1")
+    b = bin(N)[2:]
+    return "0" * (len(b) - 1) + b
+
+
+def elias_gamma_length(N) -> jax.Array:
+    """Length in bits of the Elias-γ code of each entry of the integer array ``N ≥ 1``:
+    ``2⌊log₂N⌋ + 1``. Entries ``< 1`` have no code; they are treated as 1 (length 1)."""
+    N = jnp.asarray(N)
+    if not jnp.issubdtype(N.dtype, jnp.integer):
+        raise ValueError(f"elias_gamma_length: N must be an integer array; got dtype {N.dtype}")
+    return 2 * _bit_length(jnp.maximum(N, 1)) - 1
 
 
 def _bit_length(N: jax.Array) -> jax.Array:

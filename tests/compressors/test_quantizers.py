@@ -14,6 +14,8 @@ from cases_quantizers import CASES_QUANTIZERS
 from mc import assert_mean_at_most, assert_mean_equals
 
 from jcomp.compressors._encoding import (
+    elias_gamma_encode,
+    elias_gamma_length,
     elias_omega_decode,
     elias_omega_encode,
     elias_omega_length,
@@ -54,6 +56,20 @@ def test_elias_omega_hand_values():
     for N, L in hand.items():
         assert len(elias_omega_encode(N)) == L
         assert int(elias_omega_length(jnp.asarray([N]))[0]) == L
+
+
+def test_elias_gamma_hand_values_and_lengths():
+    # 1:"1"; 2:"010"; 3:"011"; 4:"00100"; 9:"0001001"; 100 = 1100100 (7 bits): 6 zeros + 7 bits
+    hand = {1: "1", 2: "010", 3: "011", 4: "00100", 9: "0001001", 100: "0000001100100"}
+    for N, code in hand.items():
+        assert elias_gamma_encode(N) == code
+    N = np.concatenate([np.arange(1, 5001), [2**31 - 1, 2**32, 2**63 - 1]])
+    expect = [len(elias_gamma_encode(int(v))) for v in N]
+    np.testing.assert_array_equal(np.asarray(elias_gamma_length(jnp.asarray(N))), expect)
+    with pytest.raises(ValueError, match="N=0"):
+        elias_gamma_encode(0)
+    with pytest.raises(ValueError, match="integer"):
+        elias_gamma_length(jnp.ones(3))
 
 
 def test_elias_omega_length_matches_encoder():
