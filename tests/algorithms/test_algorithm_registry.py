@@ -15,10 +15,10 @@ from algorithm_helpers import (
     small_problem,
     x0_for,
 )
+from cases_algorithms_smoothness_aware import CASES_SMOOTHNESS_AWARE
 from cases_error_feedback import CASES_ERROR_FEEDBACK
 from cases_gradient_difference import CASES_GRADIENT_DIFFERENCE
 from cases_marina_family import CASES_MARINA_FAMILY
-from cases_smoothness_aware import CASES_SMOOTHNESS_AWARE
 
 from jcomp.algorithms import Algorithm, get, names
 from jcomp.algorithms._entry import REQUIREMENTS
