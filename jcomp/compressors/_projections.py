@@ -12,10 +12,11 @@ so ``E‖ξξᵀx − x‖² = (d + 1)‖x‖²``, and the mean of m i.i.d. term
 linear: θ = ω with equality on a common input; AB ``(ω, 0)`` is a bound (the mean's error is
 ``(d + 1)/m·‖ā‖²``).
 
-Sketch S_V: ``V ∈ R^{d×p}`` from the shared key, ``S_V(x) = V(VᵀV)⁻¹Vᵀx`` (a linear solve
-of the normal equations applied to the message ``Vᵀx``, never an inverse; rounding
-~ κ(V)²·eps): the orthogonal projection onto range(V), so ``‖S_Vx − x‖² = ‖x‖² − ‖S_Vx‖²`` and
-``S_V² = S_V`` deterministically. The message is ``Vᵀx`` (p floats). ``kind``:
+Sketch S_V: ``V ∈ R^{d×p}`` from the shared key, ``S_V(x) = V(VᵀV)⁻¹Vᵀx``, decoded from the
+message ``Vᵀx`` as ``Qy`` with ``Rᵀy = Vᵀx`` for the thin Householder QR ``V = QR`` (never an
+inverse or the normal equations; rounding ~ κ(V)·eps): the orthogonal projection onto
+range(V), so ``‖S_Vx − x‖² = ‖x‖² − ‖S_Vx‖²`` and ``S_V² = S_V`` deterministically. The
+message is ``Vᵀx`` (p floats). ``kind``:
 
 * ``"gaussian"`` (default): V i.i.d. N(0, 1), range(V) a uniform p-dimensional subspace;
 * ``"coordinates"``: V the columns of I_d at a uniform p-subset of coordinates, so S_V keeps
@@ -39,6 +40,7 @@ import jax
 import jax.numpy as jnp
 
 from ._base import Compressor, check_int, register
+from ._householder import forward_substitution, householder_qr
 
 __all__ = ["Core", "Sketch", "core", "sketch", "sketch_matrix"]
 
@@ -122,11 +124,10 @@ class Sketch(Compressor):
             return X * mask
         V = sketch_matrix(key, d, self.p, self.kind, X.dtype)  # (d, p)
         msg = X @ V  # (n, p): the sent Vᵀx per worker
-        # (VᵀV)⁻¹(Vᵀx) by an LU solve of the normal equations: rounding error ~ κ(V)²·eps
-        # (≈ 1e-9 relative for square 12×12 Gaussian V; far smaller for p ≪ d). A QR-based
-        # decode was tried and compiled/ran pathologically slowly under vmap over 2·10⁴ keys.
-        coef = jnp.linalg.solve(V.T @ V, msg.T)  # (p, n)
-        return (V @ coef).T
+        # Decode V(VᵀV)⁻¹(Vᵀx) with the thin QR V = QR (Householder, plain JAX): VᵀV = RᵀR, so
+        # the decode is Q·y with Rᵀy = msg, one forward substitution (rounding ~ κ(V)·eps).
+        Q, R = householder_qr(V)
+        return forward_substitution(R.T, msg.T).T @ Q.T
 
     def _compress(self, key, X):
         out = self.project(key, X)

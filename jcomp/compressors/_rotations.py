@@ -21,7 +21,8 @@ Rotations (``rotation``):
   **not** uniform, so DRIVE-Hadamard is **biased** (close to unbiased only for large, dense x; e.g.
   ``x = e_1`` is reproduced exactly, not in mean). ``unbiased = False``.
 * ``"haar"``: a uniform (Haar) rotation of R^d, ``Q·diag(sign(diag(R_qr)))`` from the QR
-  factorization of a d×d standard Gaussian matrix (the sign fix makes Q Haar-distributed).
+  factorization of a d×d standard Gaussian matrix (the sign fix makes Q Haar-distributed),
+  by Householder reflections in plain JAX (``_householder.py`` says why not LAPACK).
   O(d²) memory and O(d³) time per worker and call: only for small d. By rotational symmetry
   ``E x̂ ∥ x``, and ``⟨E x̂, x⟩ = ‖x‖²``, so DRIVE-Haar is **unbiased**.
 
@@ -49,6 +50,7 @@ import jax
 import jax.numpy as jnp
 
 from ._base import Compressor, lift_independent, register
+from ._householder import householder_qr
 
 __all__ = ["Drive", "drive", "fwht", "haar_rotation", "padded_dim"]
 
@@ -78,12 +80,11 @@ def fwht(y: jax.Array) -> jax.Array:
 
 
 def haar_rotation(key: jax.Array, d: int, dtype=jnp.float32) -> jax.Array:
-    """A Haar-distributed orthogonal d×d matrix: ``Q·diag(sign(diag(R)))`` for ``QR = G``, G
-    standard Gaussian (Mezzadri 2007). O(d²) memory, O(d³) time."""
-    G = jax.random.normal(key, (d, d), dtype)
-    Q, Rm = jnp.linalg.qr(G)
-    s = jnp.where(jnp.diagonal(Rm) < 0, -1.0, 1.0).astype(dtype)
-    return Q * s[None, :]
+    """A Haar-distributed orthogonal d×d matrix: the Q of ``G = QR`` with ``diag(R) > 0``, G
+    standard Gaussian (Mezzadri 2007), by :func:`householder_qr` (plain JAX, no LAPACK call).
+    O(d²) memory, O(d³) time."""
+    Q, _ = householder_qr(jax.random.normal(key, (d, d), dtype))
+    return Q
 
 
 def _signs(y: jax.Array) -> jax.Array:

@@ -132,6 +132,17 @@ def test_cases_cover_registry():
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
+def test_batched_program_has_no_custom_call(case):
+    # LAPACK custom calls (jnp.linalg.qr/solve on CPU) batched by vmap deadlocked XLA's CPU
+    # thread pool under jaxlib 0.10 (jcomp/compressors/_householder.py); compressors must lower
+    # to plain XLA operations so that key-batched Monte Carlo and sweeps cannot hang.
+    X, _ = _inputs(case.d, case.n)
+    keys = jax.random.split(jax.random.key(0), 4)
+    hlo = jax.jit(jax.vmap(lambda k: case.comp(k, X))).lower(keys).as_text()
+    assert "custom_call" not in hlo
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
 def test_unbiased(case):
     if not case.comp.unbiased:
         pytest.skip("biased compressor")
