@@ -27,6 +27,7 @@ from jax.tree_util import Partial
 
 from ..compressors._base import Compressor
 from ..compressors._basic import identity, rand_k
+from ..problems._oracle import oracle_sigma2
 from ._base import (
     Algorithm,
     Info,
@@ -327,8 +328,8 @@ def ec_sgd_diana(compressor, step_size, alpha, quantizer=None) -> Algorithm:
 
 
 def _problem_sigma(problem) -> float:
-    sigma = getattr(problem, "sigma", None)
-    return 0.0 if sigma is None else float(jax.device_get(sigma))
+    """σ of the problem's oracle at x*: √(σ_*²) over the wrapper chain (0 for exact)."""
+    return float(np.sqrt(oracle_sigma2(problem)))
 
 
 def _bc_theory(problem, compressor, quantizer, beta, sigma, where) -> dict:

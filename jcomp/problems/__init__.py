@@ -2,8 +2,9 @@
 
 from ._base import Constants, Problem, problem_dataclass
 from ._generators import homogeneous_quadratic, marina_p_quadratic, near_homogeneous_quadratic
-from ._oracle import StochasticProblem, stochastic
+from ._oracle import MinibatchProblem, StochasticProblem, minibatch, oracle_sigma2, stochastic
 from ._quadratic import Quadratic, quadratic, quadratic_constants
+from ._ridge import Ridge, ridge, ridge_regression
 from ._structured import (
     StructuredQuadratic,
     structured_constants,
@@ -14,16 +15,22 @@ from ._structured import (
 
 __all__ = [
     "Constants",
+    "MinibatchProblem",
     "Problem",
     "Quadratic",
+    "Ridge",
     "StochasticProblem",
     "StructuredQuadratic",
     "homogeneous_quadratic",
     "marina_p_quadratic",
+    "minibatch",
+    "oracle_sigma2",
     "near_homogeneous_quadratic",
     "problem_dataclass",
     "quadratic",
     "quadratic_constants",
+    "ridge",
+    "ridge_regression",
     "stochastic",
     "structured_constants",
     "structured_quadratic",

@@ -12,14 +12,20 @@ forward to the inner problem (the objective is unchanged; only the oracle is noi
 The wrapper is a pytree with the inner problem and ``sigma`` as leaves: a new σ (or a traced σ
 under ``vmap``) does not recompile a jitted function taking the problem as an argument.
 
-Future work: a minibatch oracle for sample-based problems (L2 logistic regression, seed 000;
-comes with those problems): ``∇f_i`` over a random minibatch of worker i's samples drawn from the
-same per-worker key. It is not seed 001's noise model (its σ² depends on x), so it belongs to
-the sample-based problem itself (``worker_grads(X, key)`` of that problem), and this wrapper then
-passes the inner problem its own subkey (already done below: ``key_inner``).
+Minibatch option (spec §1: "option minibatch gradients (not seed 001's model)"):
+``minibatch(problem, batch)`` wraps a problem that keeps its samples (``samples_per_worker`` m
+and ``sample_grads(X, idx)``, e.g. :func:`jcomp.problems.ridge`): worker i averages the gradients
+of ``batch`` of its m per-sample terms, drawn uniformly **without replacement** from
+``fold_in(key, i)`` (the first ``batch`` of the ``lax.top_k`` order of m uniforms: an exact
+uniform subset without a sort). Unbiased; its variance depends on x, exactly
+``E‖g_i − ∇f_i(x)‖² = ((m − b)/(b(m − 1)))·(1/m)Σ_t‖∇f_it(x) − ∇f_i(x)‖²`` (finite-population
+correction); :meth:`MinibatchProblem.sigma2` evaluates it (e.g. σ_*² at x*) for theory rules.
+The wrappers compose: ``stochastic(minibatch(p, b), σ)`` adds Gaussian noise on top.
 """
 
 from __future__ import annotations
+
+import dataclasses
 
 import jax
 import jax.numpy as jnp
@@ -27,21 +33,19 @@ import numpy as np
 
 from ._base import Problem, problem_dataclass
 
-__all__ = ["StochasticProblem", "stochastic"]
+__all__ = ["MinibatchProblem", "StochasticProblem", "minibatch", "oracle_sigma2", "stochastic"]
 
 
-@problem_dataclass
-class StochasticProblem(Problem):
-    """``inner`` with additive Gaussian gradient noise of total variance ``σ²`` per worker.
+def _check_problem(where: str, problem) -> None:
+    if not isinstance(problem, Problem):
+        raise TypeError(
+            f"{where}problem of type {type(problem).__name__} is not allowed: expected a jcomp "
+            "Problem (e.g. jcomp.problems.quadratic(A, b))"
+        )
 
-    ``worker_grads(X, key)``: split ``key`` into ``(key_noise, key_inner)``; return
-    ``inner.worker_grads(X, key_inner) + ξ`` with row ``i`` of ``ξ`` drawn from
-    ``fold_in(key_noise, i)`` as ``(σ/√d)·N(0, I_d)``. ``key=None``: exact gradients.
-    """
 
-    inner: Problem
-    sigma: jax.Array  # () noise level σ ≥ 0: E‖ξ_i‖² = σ²
-    name = "stochastic"
+class _Forwarding(Problem):
+    """Wrapper base: sizes, optimum, constants and problem data forward to ``inner``."""
 
     @property
     def n(self) -> int:
@@ -64,12 +68,30 @@ class StochasticProblem(Problem):
         return self.inner.constants
 
     def __getattr__(self, name):
-        # Problem-specific data (a quadratic's A, b, ...) forwards to the inner problem, so theory
-        # rules that read them work on the wrapper. Guard the fields themselves: during
-        # construction and unflattening they may not be set yet.
-        if name in ("inner", "sigma") or name.startswith("__"):
+        # Guard the dataclass fields: during construction and unflattening they may be unset.
+        if name in ("inner", "sigma", "batch") or name.startswith("__"):
             raise AttributeError(name)
         return getattr(self.inner, name)
+
+    def worker_losses(self, X):
+        return self.inner.worker_losses(X)
+
+    def loss(self, x):
+        return self.inner.loss(x)
+
+
+@problem_dataclass
+class StochasticProblem(_Forwarding):
+    """``inner`` with additive Gaussian gradient noise of total variance ``σ²`` per worker.
+
+    ``worker_grads(X, key)``: split ``key`` into ``(key_noise, key_inner)``; return
+    ``inner.worker_grads(X, key_inner) + ξ`` with row ``i`` of ``ξ`` drawn from
+    ``fold_in(key_noise, i)`` as ``(σ/√d)·N(0, I_d)``. ``key=None``: exact gradients.
+    """
+
+    inner: Problem
+    sigma: jax.Array  # () noise level σ ≥ 0: E‖ξ_i‖² = σ²
+    name = "stochastic"
 
     def noise(self, key: jax.Array, dtype) -> jax.Array:
         """(n, d) the noise ξ for ``key``: row i from ``fold_in(key, i)``, ``N(0, (σ²/d)I)``."""
@@ -84,12 +106,6 @@ class StochasticProblem(Problem):
             return self.inner.worker_grads(X)
         key_noise, key_inner = jax.random.split(key)
         return self.inner.worker_grads(X, key_inner) + self.noise(key_noise, X.dtype)
-
-    def worker_losses(self, X):
-        return self.inner.worker_losses(X)
-
-    def loss(self, x):
-        return self.inner.loss(x)
 
     def grad(self, x, key=None):
         """The exact ∇f(x) without ``key``; with it, the mean of the n workers' oracles
@@ -113,12 +129,7 @@ def stochastic(problem: Problem, sigma) -> StochasticProblem:
     workers (``E ξ_i = 0``, ``E‖ξ_i‖² = σ²``). ``sigma`` may be a traced value (``vmap`` over σ);
     a concrete one must be a finite number ≥ 0. ``key=None`` is the exact oracle."""
     where = "stochastic: "
-    if not isinstance(problem, Problem):
-        raise TypeError(
-            f"{where}problem of type {type(problem).__name__} is not allowed: expected a jcomp "
-            "Problem "
-            "(e.g. jcomp.problems.quadratic(A, b))"
-        )
+    _check_problem(where, problem)
     if not isinstance(sigma, jax.core.Tracer):
         try:
             s = np.asarray(sigma, dtype=float)
@@ -133,3 +144,87 @@ def stochastic(problem: Problem, sigma) -> StochasticProblem:
         dtype = problem.x_star.dtype if problem.x_star is not None else jnp.result_type(float)
         sigma = jnp.asarray(s, dtype)
     return StochasticProblem(inner=problem, sigma=sigma)
+
+
+@problem_dataclass
+class MinibatchProblem(_Forwarding):
+    """``inner`` (a problem with samples) with minibatch gradients of ``batch`` samples per
+    worker, drawn without replacement from ``fold_in(key, i)``. ``key=None``: exact gradients.
+    See the module docstring for the exact variance."""
+
+    inner: Problem
+    batch: int = dataclasses.field(metadata={"static": True})
+    name = "minibatch"
+
+    def indices(self, key: jax.Array) -> jax.Array:
+        """(n, batch) worker i's sample indices: a uniform ``batch``-subset of ``range(m)``."""
+        m = self.inner.samples_per_worker
+        keys = jax.vmap(jax.random.fold_in, in_axes=(None, 0))(key, jnp.arange(self.n))
+        u = jax.vmap(lambda k: jax.random.uniform(k, (m,)))(keys)  # (n, m)
+        return jax.lax.top_k(u, self.batch)[1]
+
+    def worker_grads(self, X, key=None):
+        if key is None:
+            return self.inner.worker_grads(X)
+        return self.inner.sample_grads(X, self.indices(key))
+
+    def grad(self, x, key=None):
+        if key is None:
+            return self.inner.grad(x)
+        return jnp.mean(self.worker_grads(self.broadcast(x), key), axis=0)
+
+    def sigma2(self, x=None) -> np.ndarray:
+        """(n,) the exact minibatch variance ``E‖g_i(x) − ∇f_i(x)‖²`` of each worker at x
+        (default x*), in float64 on the host."""
+        if x is None:
+            x = self.x_star
+        if x is None:
+            raise ValueError("minibatch.sigma2: the problem has no known x_star; pass x")
+        n, m, b = self.n, self.inner.samples_per_worker, self.batch
+        X = jnp.broadcast_to(jnp.asarray(x), (n, self.d))
+        each = jax.vmap(lambda t: self.inner.sample_grads(X, jnp.full((n, 1), t)))(jnp.arange(m))
+        G = np.asarray(jax.device_get(each), np.float64)  # (m, n, d) per-sample gradients
+        spread = np.mean(np.sum((G - G.mean(axis=0)) ** 2, axis=2), axis=0)  # (n,)
+        fpc = 0.0 if m == 1 else (m - b) / (b * (m - 1))
+        return fpc * spread
+
+    def describe(self) -> dict:
+        out = dict(self.inner.describe())
+        out["name"] = f"minibatch({out['name']})"
+        out["batch"] = self.batch
+        return out
+
+
+def minibatch(problem: Problem, batch: int) -> MinibatchProblem:
+    """Wrap a problem that keeps its samples (``samples_per_worker``, ``sample_grads``; e.g.
+    :func:`jcomp.problems.ridge`) with minibatch gradients: worker i averages ``batch`` of its m
+    per-sample gradients, a uniform subset without replacement (``1 ≤ batch ≤ m``)."""
+    where = "minibatch: "
+    _check_problem(where, problem)
+    m = getattr(problem, "samples_per_worker", None)
+    if m is None or not hasattr(problem, "sample_grads"):
+        raise TypeError(
+            f"{where}problem {problem.name!r} is not allowed: it keeps no samples (expected "
+            "samples_per_worker and sample_grads, e.g. jcomp.problems.ridge); use "
+            "jcomp.problems.stochastic(problem, sigma) for additive noise"
+        )
+    if isinstance(batch, bool) or not isinstance(batch, int | np.integer) or not 1 <= batch <= m:
+        raise ValueError(
+            f"{where}batch={batch!r} is out of range: expected an integer in [1, {m}] "
+            f"(samples per worker)"
+        )
+    return MinibatchProblem(inner=problem, batch=int(batch))
+
+
+def oracle_sigma2(problem: Problem, x=None) -> float:
+    """The oracle's variance bound at x (default x*), over the wrapper chain: Gaussian noise adds
+    σ², a minibatch adds ``max_i E‖g_i(x) − ∇f_i(x)‖²``; 0 for an exact problem. Host float,
+    for theory rules (seed 001's σ², here σ_*² at x*)."""
+    total = 0.0
+    while isinstance(problem, _Forwarding):
+        if isinstance(problem, StochasticProblem):
+            total += float(jax.device_get(problem.sigma)) ** 2
+        elif isinstance(problem, MinibatchProblem):
+            total += float(np.max(problem.sigma2(x)))
+        problem = problem.inner
+    return total
