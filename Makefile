@@ -20,7 +20,7 @@ lint: $(BIN)/.installed
 	$(BIN)/ruff format --check .
 
 test: lint
-	$(BIN)/python -m pytest -m "not slow"
+	$(BIN)/python -m pytest -n auto -m "not slow"
 
 bench: $(BIN)/.installed
 	$(BIN)/python benchmarks/bench_marina_p_step.py

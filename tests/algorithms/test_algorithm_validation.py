@@ -73,7 +73,9 @@ def test_ef21_p_needs_contractive(comp):
 
 
 @pytest.mark.parametrize("name", [n for n in FACTORIES if n != "gd"])
-@pytest.mark.parametrize("bad", ["rand_k", None, 3, lambda key, x: x], ids=str)
+@pytest.mark.parametrize(
+    "bad", ["rand_k", None, 3, lambda key, x: x], ids=["str", "none", "int", "function"]
+)
 def test_not_a_compressor(name, bad):
     with pytest.raises(TypeError, match=rf"{name}: compressor=.*Compressor"):
         FACTORIES[name](bad, step_size=0.1)
