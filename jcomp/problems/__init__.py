@@ -1,7 +1,14 @@
 """Problems: per-worker objectives on a leading worker axis, with exact constants."""
 
 from ._base import Constants, Problem, problem_dataclass
-from ._generators import homogeneous_quadratic, marina_p_quadratic, near_homogeneous_quadratic
+from ._generators import (
+    hessian_variance_quadratic,
+    homogeneous_quadratic,
+    marina_p_quadratic,
+    near_homogeneous_quadratic,
+    smoothness_spread_quadratic,
+    tridiag_x0,
+)
 from ._oracle import MinibatchProblem, StochasticProblem, minibatch, oracle_sigma2, stochastic
 from ._quadratic import Quadratic, quadratic, quadratic_constants
 from ._ridge import Ridge, ridge, ridge_regression
@@ -21,6 +28,7 @@ __all__ = [
     "Ridge",
     "StochasticProblem",
     "StructuredQuadratic",
+    "hessian_variance_quadratic",
     "homogeneous_quadratic",
     "marina_p_quadratic",
     "minibatch",
@@ -32,8 +40,10 @@ __all__ = [
     "ridge",
     "ridge_regression",
     "stochastic",
+    "smoothness_spread_quadratic",
     "structured_constants",
     "structured_quadratic",
     "tridiag_apply",
     "tridiag_eigenvalues",
+    "tridiag_x0",
 ]

@@ -15,7 +15,14 @@ import numpy as np
 
 from ._structured import StructuredQuadratic, structured_quadratic, tridiag_eigenvalues
 
-__all__ = ["homogeneous_quadratic", "marina_p_quadratic", "near_homogeneous_quadratic"]
+__all__ = [
+    "hessian_variance_quadratic",
+    "homogeneous_quadratic",
+    "marina_p_quadratic",
+    "near_homogeneous_quadratic",
+    "smoothness_spread_quadratic",
+    "tridiag_x0",
+]
 
 
 def _check_int(where: str, name: str, value, minimum: int = 1) -> int:
@@ -150,3 +157,80 @@ def homogeneous_quadratic(
     b_draw = rng.standard_normal((n, d))
     np.negative(b_draw, out=b_draw)
     return structured_quadratic(np.full(n, scale), b_draw, S=S, tau=tau)
+
+
+def _seed003_linear_terms(c: np.ndarray, xi_b: np.ndarray, s: float, d: int) -> np.ndarray:
+    """Seed 003 Alg. 5/6 linear terms ``b_i = c_i(−1 + ν_i^b)e_1`` with ``ν_i^b = s·ξ'_i``
+    (jcomp's ``− b_iᵀx`` convention, as the spec writes ``f_i``)."""
+    b = np.zeros((c.shape[0], d))
+    b[:, 0] = c * (-1.0 + s * xi_b)
+    return b
+
+
+def hessian_variance_quadratic(
+    n: int, d: int = 1024, s: float = 1.0, L_s: float = 1.0, lam: float = 1e-6, seed=0
+) -> StructuredQuadratic:
+    """Seed 003 Alg. 5 (**reconstructed** from the authors' code, spec ALGORITHMS.md §6): the
+    noise scale ``s`` controls the Hessian variance L_±.
+
+    Draw ``ξ`` (n,) then ``ξ'`` (n,) standard normal from ``numpy.random.default_rng(seed)``;
+    ``ν_i^s = 1 + sξ_i``, ``ν_i^b = sξ'_i``; ``A_i = (L_sν_i^s/4)T`` with
+    ``T = tridiag(−1, 2, −1)``, ``b_i = (L_sν_i^s/4)(−1 + ν_i^b)e_1``; then every A_i is shifted
+    by ``(λ − λ_min(Ā))I`` so that ``λ_min(Ā) = λ`` exactly; ``f_i = ½xᵀA_ix − b_iᵀx``. As a
+    structured quadratic: ``c_i = L_sν_i^s/4``, ``τ = λ − c̄·s_1`` with
+    ``s_1 = 2 − 2cos(π/(d + 1))`` the smallest eigenvalue of T (needs ``c̄ > 0``). Then
+    ``L_± = (L_s/4)·std(ν^s)·‖T‖`` (1/n variance): 0 for ``s = 0`` and independent of λ and ν^b.
+    Start from :func:`tridiag_x0` (``(√d, 0, …, 0)``; the code's option is ``x⁰ = 0``).
+    """
+    where = "hessian_variance_quadratic"
+    n = _check_int(where, "n", n)
+    d = _check_int(where, "d", d)
+    s = _check_real(where, "s", s)
+    L_s = _check_real(where, "L_s", L_s)
+    lam = _check_real(where, "lam", lam)
+    if L_s == 0:
+        raise ValueError(f"{where}: L_s must be > 0; got L_s={L_s!r}")
+    rng = np.random.default_rng(seed)
+    xi = rng.standard_normal(n)
+    xi_b = rng.standard_normal(n)
+    c = L_s * (1.0 + s * xi) / 4.0
+    if c.mean() <= 0:
+        raise ValueError(
+            f"{where}: s={s!r} gives mean_i ν_i^s = {c.mean() * 4 / L_s:.4g} ≤ 0 for seed={seed!r}"
+            ", so Ā = c̄T + τI has no positive part to shift; use a smaller s or another seed"
+        )
+    tau = lam - c.mean() * float(tridiag_eigenvalues(d)[0])
+    return structured_quadratic(c, _seed003_linear_terms(c, xi_b, s, d), S="tridiag", tau=tau)
+
+
+def smoothness_spread_quadratic(
+    n: int, d: int = 1024, s: float = 1.0, lam: float = 1e-6, seed=0
+) -> StructuredQuadratic:
+    """Seed 003 Alg. 6 (**reconstructed**, lost in the seed; spec ALGORITHMS.md §6): the noise
+    scale ``s`` controls the spread of the L_i, hence ``L_QM − L_AM``.
+
+    Draw ``ξ`` (n,) then ``ξ'`` (n,) standard normal from ``numpy.random.default_rng(seed)``;
+    ``ν_i = 1 + s|ξ_i|``; ``A_i = (ν_i/4)T + λI``, ``b_i = (ν_i/4)(−1 + sξ'_i)e_1`` (as Alg. 5);
+    ``f_i = ½xᵀA_ix − b_iᵀx``. ``L_i = (ν_i/4)‖T‖ + λ``, so ``s = 0`` gives ``L_AM = L_QM``.
+    Start from :func:`tridiag_x0`.
+    """
+    where = "smoothness_spread_quadratic"
+    n = _check_int(where, "n", n)
+    d = _check_int(where, "d", d)
+    s = _check_real(where, "s", s)
+    lam = _check_real(where, "lam", lam)
+    rng = np.random.default_rng(seed)
+    xi = rng.standard_normal(n)
+    xi_b = rng.standard_normal(n)
+    c = (1.0 + s * np.abs(xi)) / 4.0
+    return structured_quadratic(c, _seed003_linear_terms(c, xi_b, s, d), S="tridiag", tau=lam)
+
+
+def tridiag_x0(d: int, zero: bool = False) -> np.ndarray:
+    """Seed 003's start ``x⁰ = (√d, 0, …, 0)`` (Szlendak et al.; default), or ``x⁰ = 0``
+    (``zero=True``, the authors' code)."""
+    d = _check_int("tridiag_x0", "d", d)
+    x0 = np.zeros(d)
+    if not zero:
+        x0[0] = math.sqrt(d)
+    return x0
