@@ -9,6 +9,8 @@ from ._generators import (
     smoothness_spread_quadratic,
     tridiag_x0,
 )
+from ._libsvm import KNOWN_WIDTHS, load_libsvm
+from ._logistic import Logistic, logistic, logistic_libsvm
 from ._oracle import MinibatchProblem, StochasticProblem, minibatch, oracle_sigma2, stochastic
 from ._quadratic import Quadratic, quadratic, quadratic_constants
 from ._ridge import Ridge, ridge, ridge_regression
@@ -22,6 +24,8 @@ from ._structured import (
 
 __all__ = [
     "Constants",
+    "KNOWN_WIDTHS",
+    "Logistic",
     "MinibatchProblem",
     "Problem",
     "Quadratic",
@@ -29,6 +33,9 @@ __all__ = [
     "StochasticProblem",
     "StructuredQuadratic",
     "hessian_variance_quadratic",
+    "load_libsvm",
+    "logistic",
+    "logistic_libsvm",
     "homogeneous_quadratic",
     "marina_p_quadratic",
     "minibatch",
