@@ -1,5 +1,6 @@
 """Problems: per-worker objectives on a leading worker axis, with exact constants."""
 
+from ._autoencoder import Autoencoder, autoencoder, autoencoder_mnist
 from ._base import Constants, Problem, problem_dataclass
 from ._generators import (
     hessian_variance_quadratic,
@@ -11,6 +12,7 @@ from ._generators import (
 )
 from ._libsvm import KNOWN_WIDTHS, load_libsvm
 from ._logistic import Logistic, logistic, logistic_libsvm
+from ._mnist import load_mnist, synthetic_digits
 from ._oracle import MinibatchProblem, StochasticProblem, minibatch, oracle_sigma2, stochastic
 from ._quadratic import Quadratic, quadratic, quadratic_constants
 from ._ridge import Ridge, ridge, ridge_regression
@@ -23,6 +25,7 @@ from ._structured import (
 )
 
 __all__ = [
+    "Autoencoder",
     "Constants",
     "KNOWN_WIDTHS",
     "Logistic",
@@ -32,8 +35,11 @@ __all__ = [
     "Ridge",
     "StochasticProblem",
     "StructuredQuadratic",
+    "autoencoder",
+    "autoencoder_mnist",
     "hessian_variance_quadratic",
     "load_libsvm",
+    "load_mnist",
     "logistic",
     "logistic_libsvm",
     "homogeneous_quadratic",
@@ -50,6 +56,7 @@ __all__ = [
     "smoothness_spread_quadratic",
     "structured_constants",
     "structured_quadratic",
+    "synthetic_digits",
     "tridiag_apply",
     "tridiag_eigenvalues",
     "tridiag_x0",

@@ -59,28 +59,37 @@ class Logistic(Problem):
     def samples_per_worker(self) -> int:
         return self.labels.shape[1]
 
+    def regularizer(self, X):
+        """``(λ/2)‖x‖²`` of each row of X (or of a vector x)."""
+        return 0.5 * self.lam * jnp.sum(X * X, axis=-1)
+
+    def regularizer_grad(self, X):
+        """``λx`` for each row of X (or a vector x)."""
+        return self.lam * X
+
     def _margins(self, X):
         """(n, m): z_it = b_t a_tᵀ X[i]."""
         return self.labels * jnp.einsum("nmd,nd->nm", self.features, X)
 
     def worker_losses(self, X):
         z = self._margins(X)
-        return jnp.mean(jnp.logaddexp(0.0, -z), axis=1) + 0.5 * self.lam * jnp.sum(X * X, axis=1)
+        return jnp.mean(jnp.logaddexp(0.0, -z), axis=1) + self.regularizer(X)
 
     def worker_grads(self, X, key=None):
         del key  # exact oracle
         w = -self.labels * jax.nn.sigmoid(-self._margins(X))  # (n, m) d/dz of log(1+e^{−z}), × b
-        return jnp.einsum("nm,nmd->nd", w, self.features) / self.samples_per_worker + self.lam * X
+        m = self.samples_per_worker
+        return jnp.einsum("nm,nmd->nd", w, self.features) / m + self.regularizer_grad(X)
 
     def loss(self, x):
         z = self.labels * jnp.einsum("nmd,d->nm", self.features, x)
-        return jnp.mean(jnp.logaddexp(0.0, -z)) + 0.5 * self.lam * x @ x
+        return jnp.mean(jnp.logaddexp(0.0, -z)) + self.regularizer(x)
 
     def grad(self, x, key=None):
         del key  # exact oracle
         z = self.labels * jnp.einsum("nmd,d->nm", self.features, x)
         w = -self.labels * jax.nn.sigmoid(-z)
-        return jnp.einsum("nm,nmd->d", w, self.features) / w.size + self.lam * x
+        return jnp.einsum("nm,nmd->d", w, self.features) / w.size + self.regularizer_grad(x)
 
     def sample_grads(self, X: jax.Array, idx: jax.Array) -> jax.Array:
         """(n, d): row i is the mean of ``∇f_it(X[i])`` over the samples ``idx[i]`` ((n, b)
@@ -89,7 +98,7 @@ class Logistic(Problem):
         lab = jnp.take_along_axis(self.labels, idx, axis=1)  # (n, b)
         z = lab * jnp.einsum("nbd,nd->nb", rows, X)
         w = -lab * jax.nn.sigmoid(-z)
-        return jnp.einsum("nb,nbd->nd", w, rows) / idx.shape[1] + self.lam * X
+        return jnp.einsum("nb,nbd->nd", w, rows) / idx.shape[1] + self.regularizer_grad(X)
 
     def smoothness_matrices(self) -> np.ndarray:
         """(n, d, d) float64 numpy: ``𝐋_i = (1/(4m))A_iᵀA_i + λI`` (seed 000), with ∇²f_i ⪯ 𝐋_i."""
