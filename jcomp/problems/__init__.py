@@ -11,7 +11,7 @@ from ._generators import (
     tridiag_x0,
 )
 from ._libsvm import KNOWN_WIDTHS, load_libsvm
-from ._logistic import Logistic, logistic, logistic_libsvm
+from ._logistic import Logistic, NonconvexLogistic, logistic, logistic_libsvm, nonconvex_logistic
 from ._mnist import load_mnist, synthetic_digits
 from ._oracle import MinibatchProblem, StochasticProblem, minibatch, oracle_sigma2, stochastic
 from ._quadratic import Quadratic, quadratic, quadratic_constants
@@ -30,6 +30,7 @@ __all__ = [
     "KNOWN_WIDTHS",
     "Logistic",
     "MinibatchProblem",
+    "NonconvexLogistic",
     "Problem",
     "Quadratic",
     "Ridge",
@@ -47,6 +48,7 @@ __all__ = [
     "minibatch",
     "oracle_sigma2",
     "near_homogeneous_quadratic",
+    "nonconvex_logistic",
     "problem_dataclass",
     "quadratic",
     "quadratic_constants",

@@ -28,7 +28,15 @@ import numpy as np
 from ._base import Constants, Problem, problem_dataclass
 from ._quadratic import _as_float_array, _check_finite, _host64
 
-__all__ = ["Logistic", "logistic", "logistic_libsvm", "logistic_newton", "split_indices"]
+__all__ = [
+    "Logistic",
+    "NonconvexLogistic",
+    "logistic",
+    "logistic_libsvm",
+    "logistic_newton",
+    "nonconvex_logistic",
+    "split_indices",
+]
 
 SPLITS = ("shuffle", "norm_sorted", "contiguous")
 SCALES = ("row_max", None)
@@ -247,7 +255,26 @@ def logistic(A, b, n: int, lam=1e-3, split="shuffle", seed=0, scale="row_max") -
     f* = f(x*) are computed in float64 on the host from the data as stored. x*/f* are None if
     Newton does not reach ‖∇f‖ ≤ 1e-9 (possible only for λ = 0 on separable data).
     """
-    where = "logistic"
+    feats, labs, lam64, dtype = _prepare("logistic", A, b, n, lam, split, seed, scale)
+    d = feats.shape[2]
+    consts = logistic_constants(_smoothness_matrices(feats, lam64), lam64)
+    x_np, f_np, gn, _ = logistic_newton(feats.reshape(-1, d), labs.reshape(-1), lam64)
+    x_star = f_star = None
+    if gn <= 1e-9:
+        x_star, f_star = jnp.asarray(x_np, dtype), jnp.asarray(f_np, dtype)
+    return Logistic(
+        features=jnp.asarray(feats, dtype),
+        labels=jnp.asarray(labs, dtype),
+        lam=jnp.asarray(lam64, dtype),
+        x_star=x_star,
+        f_star=f_star,
+        constants=Constants(**{k: jnp.asarray(v, dtype) for k, v in consts.items()}),
+    )
+
+
+def _prepare(where, A, b, n, lam, split, seed, scale):
+    """Validated, scaled and split data: ``(features (n, m, d), labels (n, m), λ, dtype)`` as
+    float64 numpy holding the values of the stored dtype."""
     A_np = _as_float_array(where, "A", A)
     b_np = _as_float_array(where, "b", b)
     if A_np.ndim != 2 or A_np.shape[0] == 0 or A_np.shape[1] == 0:
@@ -273,19 +300,7 @@ def logistic(A, b, n: int, lam=1e-3, split="shuffle", seed=0, scale="row_max") -
     feats = _host64(A_np[idx], dtype)  # (n, m, d)
     labs = b_np[idx]  # ±1: exact in any float dtype
     lam64 = float(_host64(lam, dtype))
-    consts = logistic_constants(_smoothness_matrices(feats, lam64), lam64)
-    x_np, f_np, gn, _ = logistic_newton(feats.reshape(-1, d), labs.reshape(-1), lam64)
-    x_star = f_star = None
-    if gn <= 1e-9:
-        x_star, f_star = jnp.asarray(x_np, dtype), jnp.asarray(f_np, dtype)
-    return Logistic(
-        features=jnp.asarray(feats, dtype),
-        labels=jnp.asarray(labs, dtype),
-        lam=jnp.asarray(lam64, dtype),
-        x_star=x_star,
-        f_star=f_star,
-        constants=Constants(**{k: jnp.asarray(v, dtype) for k, v in consts.items()}),
-    )
+    return feats, labs, lam64, dtype
 
 
 def logistic_libsvm(name, n: int, lam=1e-3, *, data_dir=None, n_features=None, **kw) -> Logistic:
@@ -306,3 +321,57 @@ def logistic_libsvm(name, n: int, lam=1e-3, *, data_dir=None, n_features=None, *
     )
     A, b = load_libsvm(name, n_features=n_features, data_dir=data_dir)
     return logistic(A, b, n, lam, **kw)
+
+
+@problem_dataclass
+class NonconvexLogistic(Logistic):
+    """Seed 003's non-convex logistic regression: the logistic loss of :class:`Logistic` plus
+    ``λ Σ_j x_j²/(1 + x_j²)`` instead of ``(λ/2)‖x‖²``. No x*/f* (non-convex)."""
+
+    name = "nonconvex_logistic"
+
+    def regularizer(self, X):
+        """``λ Σ_j x_j²/(1 + x_j²)`` of each row of X (or of a vector x)."""
+        sq = X * X
+        return self.lam * jnp.sum(sq / (1.0 + sq), axis=-1)
+
+    def regularizer_grad(self, X):
+        """``2λx_j/(1 + x_j²)²`` coordinatewise."""
+        return 2.0 * self.lam * X / (1.0 + X * X) ** 2
+
+    def smoothness_matrices(self) -> np.ndarray:
+        """(n, d, d) float64: ``(1/(4m))A_iᵀA_i + 2λI``. The regularizer's second derivative
+        ``λ(2 − 6x²)/(1 + x²)³`` lies in ``[−λ/2, 2λ]``, so ``−(λ/2)I ⪯ ∇²f_i ⪯`` this matrix."""
+        feats = np.asarray(jax.device_get(self.features), dtype=np.float64)
+        return _smoothness_matrices(feats, 2.0 * float(jax.device_get(self.lam)))
+
+
+def nonconvex_logistic(
+    A, b, n: int, lam=0.1, split="shuffle", seed=0, scale=None
+) -> NonconvexLogistic:
+    """Seed 003 (Panferov et al. 2024) non-convex logistic regression, spec ALGORITHMS.md §6:
+    ``f_i(x) = (1/m)Σ_t log(1 + exp(−b_t a_tᵀx)) + λΣ_j x_j²/(1 + x_j²)``, λ = 0.1 by default
+    (**assumption**: lost in the seed), LibSVM features as shipped (``scale=None``), seeded
+    shuffle then n contiguous equal segments; start from x⁰ = 0.
+
+    Constants (float64, host): ``L_i = λ_max(A_iᵀA_i)/(4m) + 2λ`` (spec), ``L = λ_max(AᵀA)/(4N)
+    + 2λ`` over the kept rows, ``L_+ = L_QM = √((1/n)ΣL_i²)`` (a valid bound: each ∇f_i is
+    L_i-Lipschitz, the Hessian's eigenvalues lie in ``[−λ/2, L_i]``); no μ, x*, f*.
+    """
+    feats, labs, lam64, dtype = _prepare("nonconvex_logistic", A, b, n, lam, split, seed, scale)
+    Lmat = _smoothness_matrices(feats, 2.0 * lam64)
+    L_i = np.linalg.eigvalsh(Lmat).max(axis=1)
+    consts = dict(
+        L=float(np.linalg.eigvalsh(Lmat.mean(axis=0)).max()),
+        L_i=L_i,
+        L_max=float(L_i.max()),
+        L_plus=float(np.sqrt(np.mean(L_i**2))),
+    )
+    return NonconvexLogistic(
+        features=jnp.asarray(feats, dtype),
+        labels=jnp.asarray(labs, dtype),
+        lam=jnp.asarray(lam64, dtype),
+        x_star=None,
+        f_star=None,
+        constants=Constants(**{k: jnp.asarray(v, dtype) for k, v in consts.items()}),
+    )
