@@ -26,7 +26,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ._base import Constants, Problem, problem_dataclass
-from ._quadratic import _as_float_array, _check_finite, _host64
+from ._quadratic import _check_finite, _data_matrix, _host64
 
 __all__ = [
     "Logistic",
@@ -262,7 +262,12 @@ def logistic(A, b, n: int, lam=1e-3, split="shuffle", seed=0, scale="row_max") -
     x_star = f_star = None
     if gn <= 1e-9:
         x_star, f_star = jnp.asarray(x_np, dtype), jnp.asarray(f_np, dtype)
-    return Logistic(
+    return _build(Logistic, feats, labs, lam64, dtype, consts, x_star, f_star)
+
+
+def _build(cls, feats, labs, lam64, dtype, consts, x_star, f_star):
+    """A problem of class ``cls`` from host data, storing every array in ``dtype``."""
+    return cls(
         features=jnp.asarray(feats, dtype),
         labels=jnp.asarray(labs, dtype),
         lam=jnp.asarray(lam64, dtype),
@@ -275,13 +280,8 @@ def logistic(A, b, n: int, lam=1e-3, split="shuffle", seed=0, scale="row_max") -
 def _prepare(where, A, b, n, lam, split, seed, scale):
     """Validated, scaled and split data: ``(features (n, m, d), labels (n, m), λ, dtype)`` as
     float64 numpy holding the values of the stored dtype."""
-    A_np = _as_float_array(where, "A", A)
-    b_np = _as_float_array(where, "b", b)
-    if A_np.ndim != 2 or A_np.shape[0] == 0 or A_np.shape[1] == 0:
-        raise ValueError(f"{where}: A must have shape (N, d) with N, d ≥ 1; got {A_np.shape}")
-    N, d = A_np.shape
-    if b_np.shape != (N,):
-        raise ValueError(f"{where}: b must have shape (N,) = ({N},) to match A; got {b_np.shape}")
+    A_np, b_np = _data_matrix(where, A, b, "b")
+    N = A_np.shape[0]
     _check_args(where, n, lam, split, scale, seed, N)
     _check_finite(where, "A", A_np)
     _check_finite(where, "b", b_np)
@@ -367,11 +367,4 @@ def nonconvex_logistic(
         L_max=float(L_i.max()),
         L_plus=float(np.sqrt(np.mean(L_i**2))),
     )
-    return NonconvexLogistic(
-        features=jnp.asarray(feats, dtype),
-        labels=jnp.asarray(labs, dtype),
-        lam=jnp.asarray(lam64, dtype),
-        x_star=None,
-        f_star=None,
-        constants=Constants(**{k: jnp.asarray(v, dtype) for k, v in consts.items()}),
-    )
+    return _build(NonconvexLogistic, feats, labs, lam64, dtype, consts, None, None)

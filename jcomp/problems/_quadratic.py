@@ -109,6 +109,20 @@ def _as_float_array(where: str, name: str, x) -> np.ndarray:
     return arr
 
 
+def _data_matrix(where: str, A, y, y_name: str) -> tuple[np.ndarray, np.ndarray]:
+    """``A`` (N, d) with N, d ≥ 1 and a target/label vector ``y`` (N,), as float64 arrays."""
+    A_np = _as_float_array(where, "A", A)
+    y_np = _as_float_array(where, y_name, y)
+    if A_np.ndim != 2 or A_np.shape[0] == 0 or A_np.shape[1] == 0:
+        raise ValueError(f"{where}: A must have shape (N, d) with N, d ≥ 1; got {A_np.shape}")
+    N = A_np.shape[0]
+    if y_np.shape != (N,):
+        raise ValueError(
+            f"{where}: {y_name} must have shape (N,) = ({N},) to match A; got {y_np.shape}"
+        )
+    return A_np, y_np
+
+
 def _check_symmetric(where: str, name: str, M: np.ndarray) -> None:
     """M (..., d, d) symmetric up to 1e-12 relative (to its max-abs entry); raises otherwise."""
     asym = np.abs(M - np.swapaxes(M, -1, -2)).max(initial=0.0)

@@ -22,7 +22,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ._base import problem_dataclass
-from ._quadratic import Quadratic, _as_float_array, _check_finite, quadratic
+from ._quadratic import Quadratic, _check_finite, _data_matrix, quadratic
 
 __all__ = ["Ridge", "ridge", "ridge_regression"]
 
@@ -70,13 +70,8 @@ def ridge(A, y, n: int, lam=None) -> Ridge:
     (N×d) and y (N,) split in order into n contiguous equal parts (N divisible by n; shuffle
     first if the rows are ordered). Constants, x* (linear solve) and f* in float64."""
     where = "ridge"
-    A_np = _as_float_array(where, "A", A)
-    y_np = _as_float_array(where, "y", y)
-    if A_np.ndim != 2 or A_np.shape[0] == 0 or A_np.shape[1] == 0:
-        raise ValueError(f"{where}: A must have shape (N, d) with N, d ≥ 1; got {A_np.shape}")
+    A_np, y_np = _data_matrix(where, A, y, "y")
     N, d = A_np.shape
-    if y_np.shape != (N,):
-        raise ValueError(f"{where}: y must have shape (N,) = ({N},) to match A; got {y_np.shape}")
     if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1 or N % n:
         raise ValueError(
             f"{where}: n={n!r} is not allowed: expected an integer ≥ 1 that divides the number "
