@@ -46,6 +46,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ._base import Constants, Problem, problem_dataclass
+from ._checks import check_int, check_lam
 
 __all__ = ["Autoencoder", "autoencoder", "autoencoder_mnist"]
 
@@ -177,13 +178,6 @@ class Autoencoder(Problem):
         return out
 
 
-def _check_int(where, name, v, lo, hi=None):
-    ok = not isinstance(v, bool) and isinstance(v, int | np.integer) and v >= lo
-    if not ok or (hi is not None and v > hi):
-        rng = f"[{lo}, {hi}]" if hi is not None else f"≥ {lo}"
-        raise ValueError(f"{where}{name}={v!r} is not allowed: expected an integer {rng}")
-
-
 def autoencoder(images, n: int, lam=1e-3, k: int = 16, seed: int = 0, split_seed: int = 0):
     """The seed-004 F.2 autoencoder on ``images`` (N, p) (or (N, h, w), flattened row-major;
     pixels as given, e.g. in [0, 1] from :func:`load_mnist`) over ``n`` workers.
@@ -202,11 +196,10 @@ def autoencoder(images, n: int, lam=1e-3, k: int = 16, seed: int = 0, split_seed
     if not (np.issubdtype(a.dtype, np.floating) or np.issubdtype(a.dtype, np.integer)):
         raise ValueError(f"{where}images must be numeric; got dtype {a.dtype}")
     N, p = a.shape
-    _check_int(where, "n", n, 1, N)
-    _check_int(where, "k", k, 1)
-    _check_int(where, "seed", seed, 0)
-    if isinstance(lam, bool) or not isinstance(lam, int | float) or not np.isfinite(lam) or lam < 0:
-        raise ValueError(f"{where}lam={lam!r} is not allowed: expected a finite number ≥ 0")
+    check_int(where, "n", n, 1, N)
+    check_int(where, "k", k, 1)
+    check_int(where, "seed", seed, 0)
+    check_lam(where, lam)
     m = N // n
     perm = np.random.default_rng(split_seed).permutation(N)[: n * m].reshape(n, m)
     dtype = jnp.result_type(float)

@@ -26,6 +26,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ._base import Constants, Problem, problem_dataclass
+from ._checks import check_int, check_lam
 from ._quadratic import _check_finite, _data_matrix, _host64
 
 __all__ = [
@@ -222,24 +223,16 @@ def split_indices(A, n: int, split: str = "shuffle", seed: int = 0) -> np.ndarra
     return order[: n * m].reshape(n, m)
 
 
-def _check_int(where, name, v, lo, hi=None, what=""):
-    ok = not isinstance(v, bool) and isinstance(v, int | np.integer)
-    if not ok or v < lo or (hi is not None and v > hi):
-        rng = f"[{lo}, {hi}]" if hi is not None else f"≥ {lo}"
-        raise ValueError(f"{where}: {name}={v!r} is not allowed: expected an integer {rng}{what}")
-
-
 def _check_args(where, n, lam, split, scale, seed, N=None):
     """ValueError naming the parameter, its value and what is allowed (n ≤ N only if N given)."""
     what = " (number of workers" + (f", at most the number of rows N = {N})" if N else ")")
-    _check_int(where, "n", n, 1, N, what)
-    if isinstance(lam, bool) or not isinstance(lam, int | float) or not np.isfinite(lam) or lam < 0:
-        raise ValueError(f"{where}: lam={lam!r} is not allowed: expected a finite number ≥ 0")
+    check_int(f"{where}: ", "n", n, 1, N, what)
+    check_lam(f"{where}: ", lam)
     if not isinstance(split, str) or split not in SPLITS:
         raise ValueError(f"{where}: split={split!r} is not allowed: expected one of {SPLITS}")
     if not (scale is None or (isinstance(scale, str) and scale in SCALES)):
         raise ValueError(f"{where}: scale={scale!r} is not allowed: expected one of {SCALES}")
-    _check_int(where, "seed", seed, 0)
+    check_int(f"{where}: ", "seed", seed, 0)
 
 
 def logistic(A, b, n: int, lam=1e-3, split="shuffle", seed=0, scale="row_max") -> Logistic:

@@ -22,6 +22,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ._base import problem_dataclass
+from ._checks import check_lam
 from ._quadratic import Quadratic, _check_finite, _data_matrix, quadratic
 
 __all__ = ["Ridge", "ridge", "ridge_regression"]
@@ -78,8 +79,7 @@ def ridge(A, y, n: int, lam=None) -> Ridge:
             f"of rows N = {N} (every worker holds N/n rows)"
         )
     lam = 1.0 / N if lam is None else lam
-    if isinstance(lam, bool) or not isinstance(lam, int | float) or not np.isfinite(lam) or lam < 0:
-        raise ValueError(f"{where}: lam={lam!r} is not allowed: expected a finite number ≥ 0")
+    check_lam(f"{where}: ", lam)
     _check_finite(where, "A", A_np)
     _check_finite(where, "y", y_np)
     dtype = jnp.result_type(float)
