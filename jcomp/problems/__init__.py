@@ -2,6 +2,7 @@
 
 from ._autoencoder import Autoencoder, autoencoder, autoencoder_mnist
 from ._base import Constants, Problem, problem_dataclass
+from ._download import DATASETS, DataFile, cache_dir, download
 from ._generators import (
     hessian_variance_quadratic,
     homogeneous_quadratic,
@@ -27,6 +28,8 @@ from ._structured import (
 __all__ = [
     "Autoencoder",
     "Constants",
+    "DATASETS",
+    "DataFile",
     "KNOWN_WIDTHS",
     "Logistic",
     "MinibatchProblem",
@@ -38,6 +41,8 @@ __all__ = [
     "StructuredQuadratic",
     "autoencoder",
     "autoencoder_mnist",
+    "cache_dir",
+    "download",
     "hessian_variance_quadratic",
     "load_libsvm",
     "load_mnist",

@@ -218,11 +218,15 @@ def autoencoder(images, n: int, lam=1e-3, k: int = 16, seed: int = 0, split_seed
     )
 
 
-def autoencoder_mnist(n: int = 100, path=None, split: str = "train", **kw) -> Autoencoder:
+def autoencoder_mnist(
+    n: int = 100, path=None, split: str = "train", *, download: bool = False, **kw
+) -> Autoencoder:
     """Fig. 3's problem: :func:`autoencoder` on the MNIST ``split`` images (pixels in [0, 1])
-    from :func:`jcomp.problems._mnist.load_mnist` (``path`` or ``$JCOMP_DATA``); ``kw`` go to
-    :func:`autoencoder` (λ = 1e-3, k = 16 by default: d = 25,088; n = 100: m = 600)."""
+    from :func:`jcomp.problems.load_mnist` (``path`` or ``$JCOMP_DATA``; ``download=True``
+    fetches missing files with a checksum check); ``kw`` go to :func:`autoencoder` (λ = 1e-3,
+    k = 16 by default: d = 25,088; n = 100: m = 600)."""
     from ._mnist import load_mnist
 
-    images, _ = load_mnist(path, split, dtype=np.dtype(jnp.result_type(float)))
+    dtype = np.dtype(jnp.result_type(float))
+    images, _ = load_mnist(path, split, dtype=dtype, download=download)
     return autoencoder(images, n, **kw)

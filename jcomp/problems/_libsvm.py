@@ -1,8 +1,10 @@
 """LibSVM binary-classification data sets as dense float64 arrays with labels ±1.
 
 Files are read with :func:`sklearn.datasets.load_svmlight_file` (which reads ``.bz2``/``.gz``
-as is). Nothing is downloaded and nothing is written: the files must already be on disk (see
-``shared/data/MANIFEST.md`` for the sets this project ships).
+as is). By default nothing is downloaded and nothing is written: the files must already be on
+disk (see ``shared/data/MANIFEST.md`` for the sets this project ships). With ``download=True``
+a missing known set is fetched from the LibSVM site into the cache with a checksum check
+(:func:`jcomp.problems.download`).
 """
 
 from __future__ import annotations
@@ -10,6 +12,8 @@ from __future__ import annotations
 import os
 
 import numpy as np
+
+from ._download import _ALIASES, cache_dir, download
 
 __all__ = ["KNOWN_WIDTHS", "load_libsvm"]
 
@@ -46,9 +50,12 @@ def _base_name(name: str) -> str:
 
 def _candidates(name: str, data_dir) -> tuple[list[str], list[str]]:
     """(files to try in order, folders searched) for a bare name or a path."""
-    variants = [name] + [name + s for s in _COMPRESSED if not name.endswith(_COMPRESSED)]
+    names = [name] + ([_ALIASES[name]] if name in _ALIASES else [])
+    variants = [
+        v for m in names for v in [m] + [m + s for s in _COMPRESSED if not m.endswith(_COMPRESSED)]
+    ]
     folders: list[str] = []
-    for root in (data_dir, os.environ.get("JCOMP_DATA")):
+    for root in (data_dir, os.environ.get("JCOMP_DATA"), cache_dir()):
         if root:
             root = os.fspath(root)
             folders += [os.path.join(root, "libsvm"), root]
@@ -58,30 +65,38 @@ def _candidates(name: str, data_dir) -> tuple[list[str], list[str]]:
     return files, folders
 
 
-def _resolve(name: str, data_dir) -> str:
+def _resolve(name: str, data_dir, fetch: bool = False) -> str:
     files, folders = _candidates(name, data_dir)
     for f in files:
         if os.path.isfile(f):
             return f
+    if fetch:
+        return download(name, data_dir)
     where = "\n  ".join(files)
     raise FileNotFoundError(
         f"load_libsvm: data set {name!r} not found. Searched (in order):\n  {where}\n"
         f"Provide it as a path to the file, or pass data_dir=<folder> (the folder or its "
         f"libsvm/ subfolder holding the file), or set the environment variable JCOMP_DATA to "
-        f"such a folder (e.g. shared/data). Nothing is downloaded."
-        + ("" if folders else " (No data_dir was given and JCOMP_DATA is not set.)")
+        f"such a folder (e.g. shared/data), or pass download=True to fetch a known set from "
+        f"the LibSVM site with a checksum check."
     )
 
 
-def load_libsvm(name_or_path, n_features: int | None = None, data_dir=None):
+def load_libsvm(
+    name_or_path, n_features: int | None = None, data_dir=None, *, download: bool = False
+):
     """Load a LibSVM binary-classification file as ``(A, b)``.
 
     ``A``: dense float64 numpy array (N, d); ``b``: float64 labels in {−1, +1} (N,). The file is
     found as: ``name_or_path`` itself (also with ``.bz2``/``.gz`` appended, so ``"madelon"``
     finds ``madelon.bz2``), then in ``data_dir/libsvm``, ``data_dir``, ``$JCOMP_DATA/libsvm``,
-    ``$JCOMP_DATA`` (same variants). The width d is ``n_features`` if given, else the nominal
-    width of a known set (:data:`KNOWN_WIDTHS`, by base name: ``a9a.t`` → 123), else the largest
-    feature index in the file; narrower files are padded with zero columns, wider ones rejected.
+    ``$JCOMP_DATA``, then the default cache ``~/.cache/jcomp/data/libsvm`` (same variants;
+    ``"covtype"`` also finds ``covtype.libsvm.binary.bz2``). With ``download=True`` a known set
+    that is found nowhere is fetched into ``data_dir`` (or ``$JCOMP_DATA``, or the default cache)
+    by :func:`jcomp.problems.download`, checksum checked. The width d is ``n_features`` if
+    given, else the nominal width of a known set (:data:`KNOWN_WIDTHS`, by base name: ``a9a.t``
+    → 123), else the largest feature index in the file; narrower files are padded with zero
+    columns, wider ones rejected.
     Labels: exactly two distinct values are required; the smaller becomes −1, the larger +1
     (so 1/2, 0/1 and −1/+1 files all work).
 
@@ -101,7 +116,7 @@ def load_libsvm(name_or_path, n_features: int | None = None, data_dir=None):
             f"load_libsvm: n_features={n_features!r} is not allowed: expected None or an "
             f"integer ≥ 1"
         )
-    path = _resolve(name, data_dir)
+    path = _resolve(name, data_dir, fetch=download)
     try:
         X, y = load_svmlight_file(path, dtype=np.float64)
     except (ValueError, OSError, EOFError, UnicodeDecodeError, IndexError) as e:

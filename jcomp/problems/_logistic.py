@@ -296,9 +296,12 @@ def _prepare(where, A, b, n, lam, split, seed, scale):
     return feats, labs, lam64, dtype
 
 
-def logistic_libsvm(name, n: int, lam=1e-3, *, data_dir=None, n_features=None, **kw) -> Logistic:
-    """:func:`load_libsvm` ``(name, n_features, data_dir)`` then :func:`logistic` ``(A, b, n,
-    lam, **kw)`` (``split``, ``seed``, ``scale``). E.g. ``logistic_libsvm("a9a", 10)``."""
+def logistic_libsvm(
+    name, n: int, lam=1e-3, *, data_dir=None, n_features=None, download=False, **kw
+) -> Logistic:
+    """:func:`load_libsvm` ``(name, n_features, data_dir, download)`` then :func:`logistic`
+    ``(A, b, n, lam, **kw)`` (``split``, ``seed``, ``scale``). E.g. ``logistic_libsvm("a9a",
+    10)``."""
     from ._libsvm import load_libsvm
 
     allowed = {"split", "seed", "scale"}
@@ -312,7 +315,7 @@ def logistic_libsvm(name, n: int, lam=1e-3, *, data_dir=None, n_features=None, *
         kw.get("scale", "row_max"),
         kw.get("seed", 0),
     )
-    A, b = load_libsvm(name, n_features=n_features, data_dir=data_dir)
+    A, b = load_libsvm(name, n_features=n_features, data_dir=data_dir, download=download)
     return logistic(A, b, n, lam, **kw)
 
 

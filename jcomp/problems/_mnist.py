@@ -2,10 +2,12 @@
 
 :func:`load_mnist` reads the four standard files (``train-images-idx3-ubyte.gz`` etc., gzip or
 already gunzipped) of ``shared/data/mnist/`` (see ``shared/data/MANIFEST.md``). Nothing is
-downloaded and nothing is written. Every file is checked: the IDX magic number (0x00000803 for
-images, 0x00000801 for labels), the dimensions (28×28 images, as many labels as images) and that
-the byte count equals the one the header announces; a missing, truncated or wrongly formatted
-file raises an error naming the file and what was expected.
+downloaded and nothing is written, unless ``download=True`` (then missing files are fetched from
+a public mirror into the cache with a SHA-256 check, :func:`jcomp.problems.download`). Every
+file is checked: the IDX magic number (0x00000803 for images, 0x00000801 for labels), the
+dimensions (28×28 images, as many labels as images) and that the byte count equals the one
+the header announces; a missing, truncated or wrongly formatted file raises an error naming
+the file and what was expected.
 
 :func:`synthetic_digits` is **not MNIST**: random smooth blobs with MNIST's shape, for tests and
 offline smoke runs only (spec EXPERIMENTS.md: "Tests and CI never download").
@@ -18,6 +20,8 @@ import os
 import zlib
 
 import numpy as np
+
+from ._download import download
 
 __all__ = ["IMAGE_SIDE", "load_mnist", "synthetic_digits"]
 
@@ -43,10 +47,16 @@ def _find(folder: str, names: list[str]) -> str | None:
     return None
 
 
-def _resolve(path, split: str) -> tuple[str, str]:
+def _resolve(path, split: str, fetch: bool = False) -> tuple[str, str]:
     """(images file, labels file) of ``split``: from ``path`` (the folder with the files or the
-    folder holding ``mnist/``), else from ``$JCOMP_DATA`` (its ``mnist/`` or itself)."""
+    folder holding ``mnist/``), else from ``$JCOMP_DATA`` (its ``mnist/`` or itself); with
+    ``fetch``, downloaded into ``path`` (or the cache) when found nowhere."""
     images, labels = _file_names(split)
+    if fetch:
+        try:
+            return _resolve(path, split)
+        except FileNotFoundError:
+            return download(images[0], path), download(labels[0], path)
     if path is not None:
         root = os.fspath(path)
         folders = [root, os.path.join(root, "mnist")]
@@ -59,7 +69,7 @@ def _resolve(path, split: str) -> tuple[str, str]:
         raise FileNotFoundError(
             "load_mnist: no data location: pass path=<folder holding the four MNIST IDX files, "
             "or the folder holding mnist/> (e.g. shared/data), or set the environment variable "
-            "JCOMP_DATA to such a folder. Nothing is downloaded; see shared/data/MANIFEST.md."
+            "JCOMP_DATA to such a folder, or pass download=True. See shared/data/MANIFEST.md."
         )
     for folder in folders:
         fi, fl = _find(folder, images), _find(folder, labels)
@@ -68,8 +78,8 @@ def _resolve(path, split: str) -> tuple[str, str]:
     raise FileNotFoundError(
         f"load_mnist: MNIST {split!r} files not found from {source}. Looked in "
         f"{' and '.join(repr(f) for f in folders)} for one of {images} and one of {labels}. "
-        "Pass path=<folder holding the files, or the folder holding mnist/>, or set JCOMP_DATA. "
-        "Nothing is downloaded; see shared/data/MANIFEST.md."
+        "Pass path=<folder holding the files, or the folder holding mnist/>, or set JCOMP_DATA, "
+        "or pass download=True. See shared/data/MANIFEST.md."
     )
 
 
@@ -119,19 +129,21 @@ def _read_idx(file: str, magic: int, what: str) -> np.ndarray:
     return np.frombuffer(data, dtype=np.uint8, offset=header).reshape(dims)
 
 
-def load_mnist(path=None, split: str = "train", dtype=np.float64):
+def load_mnist(path=None, split: str = "train", dtype=np.float64, *, download: bool = False):
     """MNIST ``split`` ("train": 60,000 images; "test"/"t10k": 10,000) as ``(images, labels)``.
 
     ``images``: numpy ``dtype`` array (N, 784), pixel ``uint8/255`` in [0, 1], each image's
     28×28 pixels in row-major order; ``labels``: int64 (N,) in 0..9. Files: ``path`` (the folder
     holding the four IDX files, or the folder holding ``mnist/``), else ``$JCOMP_DATA/mnist``
-    (or ``$JCOMP_DATA``); else :class:`FileNotFoundError` saying how to provide them.
+    (or ``$JCOMP_DATA``); else, with ``download=True``, the two files of the split are fetched
+    from a public mirror into ``path`` (or ``$JCOMP_DATA``, or ``~/.cache/jcomp/data``) under
+    ``mnist/`` with a SHA-256 check; else :class:`FileNotFoundError` saying how to provide them.
     Raises :class:`ValueError` naming the file for a wrong magic number, wrong dimensions,
     truncated or over-long file, or a corrupt gzip stream.
     """
     if split not in _PREFIX:
         raise ValueError(f"load_mnist: split={split!r} is not allowed: expected 'train' or 'test'")
-    f_img, f_lab = _resolve(path, split)
+    f_img, f_lab = _resolve(path, split, fetch=download)
     img = _read_idx(f_img, _MAGIC_IMAGES, "images")
     if img.shape[1:] != (IMAGE_SIDE, IMAGE_SIDE):
         raise ValueError(

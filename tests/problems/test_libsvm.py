@@ -112,8 +112,11 @@ def test_missing_file_message(tmp_path, monkeypatch):
         assert place in msg
     assert "JCOMP_DATA" in msg and "data_dir" in msg and "path" in msg
     monkeypatch.delenv("JCOMP_DATA")
-    with pytest.raises(FileNotFoundError, match="JCOMP_DATA is not set"):
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    with pytest.raises(FileNotFoundError, match="download=True") as e:
         load_libsvm("no_such_set")
+    default_cache = os.path.join(tmp_path, "home", ".cache", "jcomp", "data", "libsvm")
+    assert os.path.join(default_cache, "no_such_set") in str(e.value)
 
 
 def test_corrupt_files_rejected(tmp_path):
