@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import jax
 import jax.numpy as jnp
 
 from ._base import Compressor, check_int, index_bits, register
 from ._basic import random_subset_mask
+from ._topk import top_k_mask
 
 __all__ = ["SameRandK", "TopK", "same_rand_k", "top_k"]
 
@@ -16,7 +16,9 @@ class TopK(Compressor):
     """TopK: each worker keeps its K largest ``|x_j|``, unscaled (deterministic, biased).
 
     Rule: keep the indices returned by ``lax.top_k(|x|, K)`` (ties: lower index first), zero
-    the rest. Class: B(K/d), since the d − K dropped entries are the smallest,
+    the rest (computed by :func:`~jcomp.compressors._topk.top_k_mask`, which makes the same
+    choice 20–30× faster than ``lax.top_k`` in float64 on CPU). Class: B(K/d), since the
+    d − K dropped entries are the smallest,
     ``‖C(x) − x‖² ≤ (1 − K/d)‖x‖²`` for every x. Not unbiased: no ω, θ or (A, B).
     Message: K values and their indices, ``K(32 + ⌈log₂d⌉)`` bits (indices charged: the support
     depends on the data); ``bits_noidx = 32K``; ``coords = K``.
@@ -32,11 +34,7 @@ class TopK(Compressor):
         check_int("k", self.k, 1, d, where="top_k: ")
 
     def _compress(self, key, X):
-        n, d = X.shape
-        k = self.k
-        _, idx = jax.lax.top_k(jnp.abs(X), k)  # (n, k), per row, ties lower index first
-        rows = jnp.arange(n)[:, None]
-        mask = jnp.zeros(X.shape, bool).at[rows, idx].set(True)
+        mask = top_k_mask(X, self.k)  # (n, d): lax.top_k's choice, fast in float64 too
         values = jnp.where(mask, X, jnp.zeros((), X.dtype))
         return self._fixed_size_message(values)
 
