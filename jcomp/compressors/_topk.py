@@ -13,7 +13,7 @@ import jax
 import jax.numpy as jnp
 from jax import lax
 
-__all__ = ["radix_top_k_mask", "top_k_mask"]
+__all__ = ["radix_top_k_mask", "top_k_bits_mask", "top_k_mask"]
 
 #: Extra float32 candidates per row: the float64 answer is found among the float32 top k + this.
 CANDIDATE_MARGIN = 16
@@ -62,55 +62,62 @@ def radix_top_k_mask(X: jax.Array, k: int) -> jax.Array:
     return _select(u, k, bits)
 
 
+def _among_candidates(u: jax.Array, u32: jax.Array, k: int, bits: int):
+    """Mask of the k largest exact keys ``u`` per row (ties: lower index first), searched among
+    the k + :data:`CANDIDATE_MARGIN` largest of ``u32``, a float32 image of ``u`` that is
+    monotone (``u_a < u_b ⇒ u32_a ≤ u32_b``). Returns ``(mask, float32 candidate values)``.
+
+    Rounding is monotone, so the candidates hold the answer unless more float32-equal values
+    crowd the k-th place than the margin holds. Among equal exact keys (which share a float32
+    value) ``top_k`` lists ascending indices, so "lower position first" is "lower index first".
+    """
+    d = u.shape[-1]
+    k2 = min(d, k + CANDIDATE_MARGIN)
+    v32, idx = _top_k(u32, k2)
+    chosen = _select(jnp.take_along_axis(u, idx, axis=-1), k, bits)
+    picked = jnp.where(chosen, idx, d)  # d: an out-of-range index, dropped by the scatter
+    return _mask_from_indices(picked, u.shape[:-1], d), v32
+
+
 def top_k_mask(X: jax.Array, k: int) -> jax.Array:
     """Boolean mask of the k largest ``|X|`` along the last axis, exactly as ``lax.top_k``
     chooses them (ties: lower index first), for any float dtype.
 
-    float32 (and narrower): ``lax.top_k`` itself. float64: ``lax.top_k`` of the float32
-    roundings gives, per row, the k + :data:`CANDIDATE_MARGIN` largest candidates; rounding is
-    monotone, so they contain the exact answer unless more float32-equal values crowd the k-th
-    place than the margin holds. The k largest float64 values among the candidates are then
-    chosen exactly (:func:`_select` on their bit patterns; equal values keep ascending index
-    order, as ``lax.top_k`` returns them). A row where the margin is exceeded *and* the
-    crowded values differ in float64 (never for continuous data in practice; exact duplicates
-    such as zeros are fine) sends the whole batch to :func:`radix_top_k_mask` via ``lax.cond``.
-    Measured (2-core CPU, (100, 10⁴), k = 100): about 10 ms against 355–500 ms for float64
+    float32 (and narrower): ``lax.top_k`` itself. float64: :func:`_among_candidates` with the
+    float64 bit patterns as exact keys and the float32 roundings as their image. A row where
+    the margin is exceeded *and* the crowded values differ in float64 (never for continuous
+    data in practice; exact duplicates such as zeros are fine) sends the batch to
+    :func:`radix_top_k_mask` via ``lax.cond`` (under ``vmap`` both branches run, same answer).
+    Measured (2-core CPU, (100, 10⁴), k = 100): 15 ms against 360–460 ms for float64
     ``lax.top_k``.
     """
     d = X.shape[-1]
     a = jnp.abs(X)
-    rows = X.shape[:-1]
     if a.dtype != jnp.float64:
         _, idx = _top_k(a, k)
-        return _mask_from_indices(idx, rows, d)
+        return _mask_from_indices(idx, X.shape[:-1], d)
     a32 = a.astype(jnp.float32)
-    k2 = min(d, k + CANDIDATE_MARGIN)
-    v32, idx = _top_k(a32, k2)
-    if k2 == d:  # every entry is a candidate
-        exact = True
-    else:
-        kth = v32[..., k - 1 : k]  # the float32 value at the k-th place
-        crowded = v32[..., -1:] == kth  # the k-th place's float32 group may not fit
-        group = a32 == kth
-        hi = jnp.max(jnp.where(group, a, -jnp.inf), axis=-1, keepdims=True)
-        lo = jnp.min(jnp.where(group, a, jnp.inf), axis=-1, keepdims=True)
-        exact = ~jnp.any(crowded & (hi != lo))
-    cand = jnp.take_along_axis(a, idx, axis=-1)
-    u, bits = _ordered_keys(cand)
-    # candidates are in float32-descending order; among equal float64 values (which share a
-    # float32 value) ascending index order, so "lower position first" is "lower index first"
-    chosen = _select(u, k, bits)
-    picked = jnp.where(chosen, idx, d)  # d: an out-of-range index, dropped by the scatter
+    mask, v32 = _among_candidates(lax.bitcast_convert_type(a, jnp.int64), a32, k, 63)
+    if v32.shape[-1] == d:  # every entry was a candidate
+        return mask
+    kth = v32[..., k - 1 : k]  # the float32 value at the k-th place
+    crowded = v32[..., -1:] == kth  # the k-th place's float32 group may not have fit
+    group = a32 == kth
+    hi = jnp.max(jnp.where(group, a, -jnp.inf), axis=-1, keepdims=True)
+    lo = jnp.min(jnp.where(group, a, jnp.inf), axis=-1, keepdims=True)
+    exact = ~jnp.any(crowded & (hi != lo))
+    return lax.cond(exact, lambda: mask, lambda: radix_top_k_mask(X, k))
 
-    def via_candidates(_):
-        return _mask_from_indices(picked, rows, d)
 
-    def via_radix(_):
-        return radix_top_k_mask(X, k)
-
-    if exact is True:
-        return via_candidates(None)
-    return lax.cond(exact, via_candidates, via_radix, None)
+def top_k_bits_mask(bits: jax.Array, k: int) -> jax.Array:
+    """Mask of the k largest uint32 ``bits`` per row (ties: lower index first), as
+    ``lax.top_k(bits, k)`` chooses them, via :func:`_among_candidates` (float32 image of the
+    integers). For i.i.d. random keys the float32 image crowds the k-th place beyond the margin
+    with probability below ``(d·2⁸/2³²)^17 / 17!`` per row (< 10⁻⁴⁰ for d ≤ 10⁶), so there is
+    no fallback: the result is a k-subset in every case, and ``lax.top_k``'s in all but that.
+    """
+    mask, _ = _among_candidates(bits, bits.astype(jnp.float32), k, 32)
+    return mask
 
 
 def _mask_from_indices(idx: jax.Array, rows: tuple, d: int) -> jax.Array:
