@@ -43,12 +43,15 @@ def cpu_name() -> str:
     return platform.processor() or platform.machine()
 
 
-def _version(module: str) -> str | None:
+def _version(dist: str) -> str | None:
+    """Installed version of a distribution, read from its metadata (importing torch just for
+    its version would cost seconds)."""
+    from importlib.metadata import PackageNotFoundError, version
+
     try:
-        mod = __import__(module)
-    except ImportError:
+        return version(dist)
+    except PackageNotFoundError:
         return None
-    return getattr(mod, "__version__", None)
 
 
 def environment() -> dict:
@@ -60,7 +63,7 @@ def environment() -> dict:
         "jaxlib": _version("jaxlib"),
         "numpy": np.__version__,
         "torch": _version("torch"),
-        "minifl": _minifl_version(),
+        "minifl": _version("MiniFL"),
         "backend": jax.default_backend(),
         "devices": [str(d) for d in devices],
         "device_kind": devices[0].device_kind,
@@ -71,17 +74,6 @@ def environment() -> dict:
         "cpu_count": os.cpu_count(),
         "date": time.strftime("%Y-%m-%d"),
     }
-
-
-def _minifl_version() -> str | None:
-    try:
-        from importlib.metadata import PackageNotFoundError, version
-    except ImportError:  # pragma: no cover
-        return None
-    try:
-        return version("MiniFL")
-    except PackageNotFoundError:
-        return None
 
 
 def block(tree):

@@ -180,7 +180,9 @@ def _advance_batch(build, batched, cfg, params, problem, carry):
 
 _STATIC = ("build", "batched", "cfg")
 _start_jit = jax.jit(_start_batch, static_argnames=_STATIC)
-_advance_jit = jax.jit(_advance_batch, static_argnames=_STATIC)
+# the carry (algorithm state, counters) is consumed by each chunk and replaced by its output:
+# donating it lets XLA update the state in place instead of holding input and output copies
+_advance_jit = jax.jit(_advance_batch, static_argnames=_STATIC, donate_argnames=("carry",))
 
 
 class _Given:
