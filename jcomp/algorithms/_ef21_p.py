@@ -46,8 +46,9 @@ def _step(compressor, step_size, key, state, problem):
     n, d = problem.n, problem.d
     check_contractive(compressor, "ef21_p: ", d=d)
     x, w = state.x, state.w
-    # (d,) (1/n)Σ∇f_i(w): every worker holds the same w
-    g = jnp.mean(problem.worker_grads(problem.broadcast(w), key_oracle), axis=0)
+    # (d,) (1/n)Σ∇f_i(w): every worker holds the same w, so this is the problem's gradient
+    # (with a key: the mean of the workers' oracles), in closed form where the problem has one
+    g = problem.grad(w, key_oracle)
     x_new = x - step_size * g  # (d,)
     msg = compressor(key_comp, (x_new - w)[None, :])  # one (1, d) row: C(x⁺ − w)
     w_new = w + msg.values[0]

@@ -38,7 +38,7 @@ def _step(compressor, step_size, p, key, state, problem):
     key_coin, key_comp, key_oracle = jax.random.split(key, 3)
     x = state.x
     n, d = problem.n, problem.d
-    g = jnp.mean(problem.worker_grads(state.w, key_oracle), axis=0)  # (d,) (1/n)Σ∇f_i(w_i)
+    g = problem.mean_worker_grad(state.w, key_oracle)  # (d,) (1/n)Σ∇f_i(w_i)
     x_new = x - step_size * g  # (d,)
     msg = compressor(key_comp, problem.broadcast(x_new - x))  # row i: C_i(x⁺ − x)
     full = jax.random.bernoulli(key_coin, p)  # one coin shared by all workers

@@ -65,9 +65,9 @@ class Problem:
     """Base class of all problems. Subclasses are :func:`problem_dataclass` dataclasses with at
     least the leaves ``x_star`` (d,) or None, ``f_star`` () or None, and ``constants``.
 
-    Subclasses implement ``worker_grads`` and ``worker_losses``; ``loss`` and ``grad`` of the
-    average default to evaluating every worker at the same point and may be overridden with a
-    cheaper closed form.
+    Subclasses implement ``worker_grads`` and ``worker_losses``; ``loss``, ``grad`` and
+    ``mean_worker_grad`` default to evaluating every worker and averaging, and may be
+    overridden with a cheaper closed form.
     """
 
     name: str = "problem"
@@ -87,6 +87,12 @@ class Problem:
     def worker_losses(self, X: jax.Array) -> jax.Array:
         """(n,): entry i is f_i(X[i])."""
         raise NotImplementedError
+
+    def mean_worker_grad(self, X: jax.Array, key: jax.Array | None = None) -> jax.Array:
+        """(d,): ``(1/n) Σ_i ∇f_i(X[i])``, the server's average of the workers' gradients at
+        their own points (MARINA-P, EF21-P). Equals ``mean(worker_grads(X, key), axis=0)``,
+        which is the default; problems override it with a cheaper form."""
+        return jnp.mean(self.worker_grads(X, key), axis=0)
 
     def broadcast(self, x: jax.Array) -> jax.Array:
         """(n, d): x repeated for every worker."""

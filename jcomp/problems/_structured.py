@@ -146,6 +146,16 @@ class StructuredQuadratic(Problem):
         del key  # exact oracle
         return self._bar_hx(x) - self.b_bar
 
+    def mean_worker_grad(self, X, key=None):
+        """``(1/n)Σ(c_i S X_i + τX_i − b_i) = S((1/n)Σc_iX_i) + τ·mean(X) − b̄``: one pass over
+        X and one application of S, never reading the (n, d) ``b`` (linearity of S)."""
+        del key  # exact oracle
+        return (
+            self.apply_S(jnp.mean(self.c[:, None] * X, axis=0))
+            + self.tau * jnp.mean(X, axis=0)
+            - self.b_bar
+        )
+
     def loss(self, x):
         return 0.5 * x @ self._bar_hx(x) - self.b_bar @ x
 
