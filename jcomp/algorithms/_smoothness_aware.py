@@ -117,6 +117,11 @@ def _structured_matrices(p):
     return p.c[:, None, None] * S[None] + p.tau * eye[None]
 
 
+#: Largest n·d² the smoothness-aware methods build (their n dense (d, d) matrices, roots and
+#: pseudo-inverse roots): beyond it they refuse with a clear error instead of exhausting memory.
+MAX_MATRIX_ELEMENTS = 2**31
+
+
 def smoothness_matrices(problem) -> jax.Array:
     """The smoothness matrices ``L_i`` (n, d, d) of seed 000's matrix smoothness.
 
@@ -127,6 +132,15 @@ def smoothness_matrices(problem) -> jax.Array:
     with an ``inner`` problem (the stochastic oracle). Traceable (pure jnp on the problem's
     leaves). ``A_i`` must be PSD for ``L_i = A_i`` to be valid (checked by the theory functions).
     """
+    n, d = problem.n, problem.d
+    if n * d * d > MAX_MATRIX_ELEMENTS:
+        raise ValueError(
+            f"smoothness_matrices: n·d² = {n}·{d}² = {n * d * d:.3g} elements (n = {n}, d = {d}) "
+            f"exceeds MAX_MATRIX_ELEMENTS = {MAX_MATRIX_ELEMENTS:.3g} (8 GiB in float32): the "
+            "smoothness-aware methods (dcgd+, diana+) store n dense (d, d) matrices and their "
+            "roots; use a smaller n or d, or raise jcomp.algorithms._smoothness_aware."
+            "MAX_MATRIX_ELEMENTS deliberately"
+        )
     fn = getattr(problem, "smoothness_matrices", None)
     if callable(fn):
         return jnp.asarray(fn())

@@ -111,7 +111,8 @@ def qsgd_elias_bits(levels, float_bits: int = 32) -> jax.Array:
 
     ``float_bits + Σ_{k_j ≠ 0} (|ω(gap_j)| + 1 + |ω(|k_j|)|)`` with ``gap_j = j − prev_j`` and
     ``prev_j`` the previous nonzero position (−1 before the first). Vectorized: ``prev`` is the
-    running maximum of the nonzero positions, shifted by one. Leading axes are batch axes.
+    running maximum of the nonzero positions (an associative scan), shifted by one. Leading
+    axes are batch axes.
     """
     k = jnp.asarray(levels)
     if not jnp.issubdtype(k.dtype, jnp.integer):
@@ -122,7 +123,9 @@ def qsgd_elias_bits(levels, float_bits: int = 32) -> jax.Array:
     nz = k != 0
     pos = jnp.broadcast_to(jnp.arange(d, dtype=idt), k.shape)
     marked = jnp.where(nz, pos, -1)
-    last = jax.lax.cummax(marked, axis=marked.ndim - 1)  # last nonzero position <= j
+    # last nonzero position <= j. An associative (log-depth) scan: XLA's CPU cummax of a
+    # (100, 10⁴) array took 14–34 ms, this 4 ms, with the same values
+    last = jax.lax.associative_scan(jnp.maximum, marked, axis=marked.ndim - 1)
     prev = jnp.concatenate([jnp.full(k.shape[:-1] + (1,), -1, idt), last[..., :-1]], axis=-1)
     gap = pos - prev  # >= 1 everywhere
     per = elias_omega_length(gap) + 1 + elias_omega_length(k)

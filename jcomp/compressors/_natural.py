@@ -16,21 +16,33 @@ NATURAL_VALUE_BITS = 9
 def _natural_round(u: jax.Array, x: jax.Array) -> jax.Array:
     """Round each ``x_j`` to ``±2^a`` or ``±2^{a+1}`` (``2^a ≤ |x_j| < 2^{a+1}``) using ``u``.
 
-    With ``|x| = m·2^e``, ``m ∈ [½, 1)`` (``frexp``): ``2^a = 2^{e−1}`` and the probability of
-    rounding down is ``(2^{a+1} − |x|)/2^a = 2 − 2m``, computed exactly in floating point
-    (Sterbenz), so exact powers of two (m = ½) always map to themselves.
+    ``2^a`` is ``|x|`` with its mantissa bits cleared (exact for normal numbers, no
+    ``frexp``/``ldexp``: measured 15.8 → 9.5 ms per DCGD step at n = 100, d = 10⁴); the
+    probability of rounding down is ``(2^{a+1} − |x|)/2^a = 2 − |x|/2^a``, computed exactly in
+    floating point (division by a power of two, then Sterbenz), so exact powers of two always
+    map to themselves.
     """
     ax = jnp.abs(x)
-    m, e = jnp.frexp(ax)
-    low = jnp.ldexp(jnp.full_like(ax, 0.5), e)  # 2^{e-1} = 2^a
-    p_low = 2.0 - 2.0 * m
-    mag = jnp.where(u < p_low, low, 2.0 * low)
-    # 0 -> 0 (frexp(0) = (0, 0) would give 1/2 or 1). Subnormal inputs are flushed to zero by
-    # XLA on CPU/GPU (frexp then misreports them), and C_nat's 8-bit exponent cannot encode
-    # them either, so they map to 0 as well. Inputs within a factor 2 of the largest finite
-    # float may round up to inf.
+    bits, exponent_mask = _EXPONENT_MASK[jnp.dtype(x.dtype)]
+    low = jax.lax.bitcast_convert_type(
+        jax.lax.bitcast_convert_type(ax, bits) & jnp.asarray(exponent_mask, bits), x.dtype
+    )  # 2^a
     tiny = jnp.finfo(x.dtype).tiny
+    p_low = 2.0 - ax / jnp.maximum(low, tiny)
+    mag = jnp.where(u < p_low, low, 2.0 * low)
+    # 0 -> 0. Subnormal inputs (cleared exponent: low = 0) are flushed to zero by XLA on CPU/GPU
+    # anyway, and C_nat's 8-bit exponent cannot encode them, so they map to 0 as well. Inputs
+    # within a factor 2 of the largest finite float may round up to inf.
     return jnp.where(ax >= tiny, jnp.sign(x) * mag, jnp.zeros((), x.dtype))
+
+
+#: (unsigned integer type of the same width, mask of the exponent bits) per float dtype
+_EXPONENT_MASK = {
+    jnp.dtype(jnp.float32): (jnp.uint32, 0x7F800000),
+    jnp.dtype(jnp.float64): (jnp.uint64, 0x7FF0000000000000),
+    jnp.dtype(jnp.float16): (jnp.uint16, 0x7C00),
+    jnp.dtype(jnp.bfloat16): (jnp.uint16, 0x7F80),
+}
 
 
 @register

@@ -104,3 +104,14 @@ def test_traced_hyperparameters_are_not_checked_but_work():
         return alg.step(jax.random.key(1), state, problem)[0].x
 
     assert np.all(np.isfinite(np.asarray(run(0.01, 0.5))))
+
+
+def test_smoothness_aware_refuses_huge_matrices_before_building_them():
+    """n·d² = 10¹⁰ would need 40 GB of dense L_i: a clear error, not an out-of-memory abort."""
+    from jcomp.algorithms import dcgd_plus_theory, diana_plus_theory
+    from jcomp.problems import marina_p_quadratic
+
+    problem = marina_p_quadratic(100, 10_000, seed=0)  # structured: O(nd) to build
+    for theory in (dcgd_plus_theory, diana_plus_theory):
+        with pytest.raises(ValueError, match=r"n·d² = 100·10000² .* MAX_MATRIX_ELEMENTS"):
+            theory(problem, rand_k(10))
