@@ -132,7 +132,7 @@ def smoothness_matrices(problem) -> jax.Array:
     with an ``inner`` problem (the stochastic oracle). Traceable (pure jnp on the problem's
     leaves). ``A_i`` must be PSD for ``L_i = A_i`` to be valid (checked by the theory functions).
     """
-    n, d = problem.n, problem.d
+    n, d = getattr(problem, "n", 0), getattr(problem, "d", 0)
     if n * d * d > MAX_MATRIX_ELEMENTS:
         raise ValueError(
             f"smoothness_matrices: n·d² = {n}·{d}² = {n * d * d:.3g} elements (n = {n}, d = {d}) "
