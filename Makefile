@@ -22,8 +22,18 @@ lint: $(BIN)/.installed
 test: lint
 	$(BIN)/python -m pytest -n auto -m "not slow"
 
+# The benchmark suite (about 30 minutes on a 2-core CPU; see BENCHMARKS.md). MiniFL and torch
+# come from the bench extras; on the development machine `pip install torch==2.13.0` first takes
+# the CPU wheel that lies on disk.
 bench: $(BIN)/.installed
+	$(BIN)/pip install --quiet -e '.[bench]'
+	$(BIN)/python benchmarks/bench_alternatives.py
+	$(BIN)/python benchmarks/bench_overhead.py
+	$(BIN)/python benchmarks/bench_scaling.py
+	$(BIN)/python benchmarks/bench_sweep.py
+	$(BIN)/python benchmarks/bench_devices.py
 	$(BIN)/python benchmarks/bench_marina_p_step.py
+	$(BIN)/python benchmarks/report.py
 
 clean:
 	rm -rf $(VENV) results .pytest_cache .ruff_cache

@@ -233,3 +233,22 @@ def test_progress_is_reported_between_chunks(problem, capsys):
     assert "step 40/40" in err and err.count("step ") == 5
     jcomp.run(gd(0.1), problem, jnp.zeros(problem.d), key=0, steps=40, progress=False)
     assert capsys.readouterr().err == ""
+
+
+def test_default_batch_chunk_is_balanced_and_sized_by_the_largest_state_array():
+    from jcomp.problems import marina_p_quadratic
+    from jcomp.run import CPU_BATCH_ELEMENTS, _default_batch_chunk, _largest_state_array
+
+    if jax.default_backend() != "cpu":
+        pytest.skip("the chunk rule is for CPU")
+    problem = marina_p_quadratic(10, 300, seed=0)  # n·d = 3000: cap 43 runs
+    assert CPU_BATCH_ELEMENTS // 3000 == 43
+    assert _default_batch_chunk(problem, 64) == 32  # 2 × 32, not 43 + 21 padded
+    assert _default_batch_chunk(problem, 40) == 40
+    assert _default_batch_chunk(problem, 87) == 29  # 3 chunks
+    x0 = jnp.zeros(300)
+    assert _largest_state_array(lambda p: gd(**p), {"step_size": 0.1}, problem, x0) == 300
+    comp = jcomp.compressors.perm_k()
+    build = lambda p: marina_p(comp, p=0.1, **p)
+    assert _largest_state_array(build, {"step_size": 0.1}, problem, x0) == 3000
+    assert _default_batch_chunk(problem, 64, per_run=300) == 64  # GD: all at once
