@@ -477,6 +477,13 @@ def run(
     return _to_trace(rows, setup, carry.diverged, carry.diverged_step, times, info)
 
 
+class _Outcome(NamedTuple):
+    """Divergence flags of a chunk of runs (what :func:`sweep` keeps of each chunk's carry)."""
+
+    diverged: np.ndarray  # (B,)
+    diverged_step: np.ndarray  # (B,)
+
+
 def _split_kwargs(kwargs):
     static, dynamic = [], {}
     for k, v in kwargs.items():
@@ -561,13 +568,23 @@ def sweep(
     batched = tuple(names)
     pieces, timing_all = [], []
     for lo in range(0, B, chunk):
-        idx = np.arange(lo, lo + chunk).clip(max=B - 1)  # pad the last chunk, drop it later
-        params = {**dynamic, **{k: jnp.asarray(flat[k][idx], dtype) for k in names}}
-        keys = jax.vmap(jax.random.key)(jnp.asarray(seed_flat[idx]))
-        rows, setup, carry, times, timing = _drive(
-            build, batched, cfg, n_logs, params, keys, problem, x0, progress,
-            f"sweep runs {lo + 1}-{min(lo + chunk, B)} of {B}",
-        )  # fmt: skip
+        label = f"sweep runs {lo + 1}-{min(lo + chunk, B)} of {B}"
+        if chunk == 1:  # one run at a time: the unbatched program (a vmap of one is slower)
+            params = {**dynamic, **{k: jnp.asarray(flat[k][lo], dtype) for k in names}}
+            key = jax.random.key(int(seed_flat[lo]))
+            rows, setup, carry, times, timing = _drive(
+                build, None, cfg, n_logs, params, key, problem, x0, progress, label
+            )
+            rows = jax.tree.map(lambda r: np.asarray(r)[:, None], rows)  # (T,) -> (T, 1)
+            setup = tuple(np.asarray(v)[None] for v in setup)
+            carry = _Outcome(*(np.asarray(v)[None] for v in (carry.diverged, carry.diverged_step)))
+        else:
+            idx = np.arange(lo, lo + chunk).clip(max=B - 1)  # pad the last chunk, drop it later
+            params = {**dynamic, **{k: jnp.asarray(flat[k][idx], dtype) for k in names}}
+            keys = jax.vmap(jax.random.key)(jnp.asarray(seed_flat[idx]))
+            rows, setup, carry, times, timing = _drive(
+                build, batched, cfg, n_logs, params, keys, problem, x0, progress, label
+            )
         keep = min(chunk, B - lo)
         pieces.append((rows, setup, carry, times, keep))
         timing_all.append(timing)
