@@ -102,7 +102,16 @@ def median_time(
 
 
 def peak_rss_bytes() -> int:
-    """Peak resident set size of this process so far (Linux reports KiB)."""
+    """Peak resident set size of this process so far: ``VmHWM`` from ``/proc/self/status``
+    (Linux's ``ru_maxrss`` keeps the parent's peak across fork + exec, which would charge a
+    child with its parent's memory), else ``ru_maxrss`` (KiB on Linux)."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
     return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) * 1024
 
 

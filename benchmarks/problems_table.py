@@ -87,6 +87,13 @@ import numpy as np
 import jcomp.problems as P
 from jcomp.algorithms._ef import dissimilarity
 DATA = sys.argv[2]
+def peak_kib():
+    # VmHWM: this process's own peak (ru_maxrss keeps the parent's peak across fork + exec)
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 t0 = time.perf_counter()
 try:
     p = eval(sys.argv[1])
@@ -98,7 +105,7 @@ build_s = time.perf_counter() - t0
 c = p.constants._asdict()
 row = {"n": p.n, "d": p.d, "build_s": round(build_s, 2),
        "array_MB": round(sum(a.nbytes for a in jax.tree.leaves(p)) / 2**20, 1),
-       "peak_rss_MB": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 0)}
+       "peak_rss_MB": round(peak_kib() / 1024, 0)}
 m = getattr(p, "samples_per_worker", None)
 if m is not None:
     row["m"] = m
