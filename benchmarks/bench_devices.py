@@ -53,15 +53,13 @@ import _common  # noqa: E402
 from bench_scaling import (  # noqa: E402
     LABELS,
     PEAK_ND,
-    _cost_dict,
     _device_memory,
     _fmt_bw,
     _fmt_bytes,
     _fmt_time,
-    _memory_dict,
     _nice,
     build_algorithm,
-    step_function,
+    time_steps,
     traffic_model_bytes,
 )
 
@@ -206,9 +204,7 @@ def gpu_child(spec: dict) -> dict:
     import gc
 
     import jax.numpy as jnp
-    import numpy as np
 
-    import jcomp
     from jcomp.problems import marina_p_quadratic
 
     backend = jax.default_backend()
@@ -252,35 +248,8 @@ def gpu_child(spec: dict) -> dict:
             dtype = problem.b.dtype
             rec["dtype"] = str(dtype)
             x0 = jnp.zeros(d, dtype)
-            key = jax.random.key(0)
-            state = jax.jit(alg.init)(key, problem, x0)
-            t0 = time.perf_counter()
-            step = jax.jit(step_function(alg)).lower(key, state, problem).compile()
-            rec["step_compile_s"] = time.perf_counter() - t0
-            rec["xla_cost"] = _cost_dict(step)
-            rec["xla_memory"] = _memory_dict(step)
-            cal = []
-            while len(cal) < 3 and sum(cal) < 0.5:  # up to 3 calls, fewer for slow steps
-                t0 = time.perf_counter()
-                jax.block_until_ready(step(key, state, problem))
-                cal.append(time.perf_counter() - t0)
-            rec["calibration_s_per_step"] = min(cal)
-            del state, step
-            steps = _nice(spec["target_run_s"] / max(min(cal), 1e-7))
-            steps = int(min(max(steps, spec["min_steps"]), spec["max_steps"]))
-            rec["steps"] = steps
-            kw = dict(steps=steps, log_every=steps, chunks=1, divergence=None, progress=False)
-            tr = jcomp.run(alg, problem, x0, key=0, **kw)
-            rec["compile_s"] = tr.meta["compile_time_s"]
-            times: list[float] = []
-            while len(times) < spec["max_repeats"] and (
-                len(times) < spec["min_repeats"] or sum(times) * steps < spec["min_timed_s"]
-            ):
-                tr = jcomp.run(alg, problem, x0, key=len(times) + 1, **kw)
-                times.append(tr.meta["run_time_s"] / steps)
-            t = float(np.median(times))
-            rec.update(s_per_step=t, s_per_step_all=times, repeats=len(times))
-            rec["final_grad_norm_sq"] = float(tr.grad_norm_sq[-1])
+            tr = time_steps(alg, problem, x0, spec, rec)
+            t = rec["s_per_step"]
             model = traffic_model_bytes(alg_name, n, d, dtype.itemsize)
             xla = rec["xla_cost"].get("bytes accessed")
             rec["traffic_model_bytes"] = model

@@ -212,43 +212,16 @@ def _nice(x: float) -> int:
     return int(10 * e)
 
 
-def run_point(spec: dict) -> dict:
-    """One (algorithm, n, d) point, in this process. ``spec`` keys: alg, n, d, dtype, k_frac,
-    target_run_s, min_timed_s, min_repeats, max_repeats, min_steps, max_steps."""
+def time_steps(alg, problem, x0, spec: dict, out: dict):
+    """Compile one step (XLA's cost and memory analysis into ``out``), calibrate a step count
+    for ``spec["target_run_s"]``, then time ``jcomp.run`` over repeats; returns the last trace.
+    """
     import jax
-
-    if spec["dtype"] == "float64":
-        jax.config.update("jax_enable_x64", True)
-    import jax.numpy as jnp
     import numpy as np
 
     import jcomp
-    from jcomp.problems import marina_p_quadratic
 
-    alg_name, n, d = spec["alg"], spec["n"], spec["d"]
-    jax.devices()
-    jnp.zeros(1).block_until_ready()
-    out: dict = {"alg": alg_name, "label": LABELS[alg_name], "n": n, "d": d}
-    out["rss_baseline_bytes"] = _common.peak_rss_bytes()
-
-    t0 = time.perf_counter()
-    problem = marina_p_quadratic(n, d=d, seed=0)
-    jax.block_until_ready(problem)
-    out["build_s"] = time.perf_counter() - t0
-    out["rss_after_build_bytes"] = _common.peak_rss_bytes()
-    dtype = problem.b.dtype
-    out["dtype"] = str(dtype)
-    itemsize = dtype.itemsize
-
-    alg, params = build_algorithm(alg_name, problem, spec["k_frac"])
-    out["params"] = params
-    x0 = jnp.zeros(d, dtype)
     key = jax.random.key(0)
-    state_shapes = jax.eval_shape(alg.init, key, problem, x0)
-    out["problem_bytes"] = _nbytes(problem)
-    out["state_bytes"] = _nbytes(state_shapes)
-    out["theory_bytes"] = out["problem_bytes"] + out["state_bytes"]
-
     # one compiled step: XLA's cost and memory analysis, and a calibration of the step count
     state = jax.jit(alg.init)(key, problem, x0)
     t0 = time.perf_counter()
@@ -283,6 +256,45 @@ def run_point(spec: dict) -> dict:
     out["s_per_step_min"] = float(np.min(times))
     out["final_grad_norm_sq"] = float(tr.grad_norm_sq[-1])
     out["diverged"] = bool(tr.diverged)
+    return tr
+
+
+def run_point(spec: dict) -> dict:
+    """One (algorithm, n, d) point, in this process. ``spec`` keys: alg, n, d, dtype, k_frac,
+    target_run_s, min_timed_s, min_repeats, max_repeats, min_steps, max_steps."""
+    import jax
+
+    if spec["dtype"] == "float64":
+        jax.config.update("jax_enable_x64", True)
+    import jax.numpy as jnp
+
+    from jcomp.problems import marina_p_quadratic
+
+    alg_name, n, d = spec["alg"], spec["n"], spec["d"]
+    jax.devices()
+    jnp.zeros(1).block_until_ready()
+    out: dict = {"alg": alg_name, "label": LABELS[alg_name], "n": n, "d": d}
+    out["rss_baseline_bytes"] = _common.peak_rss_bytes()
+
+    t0 = time.perf_counter()
+    problem = marina_p_quadratic(n, d=d, seed=0)
+    jax.block_until_ready(problem)
+    out["build_s"] = time.perf_counter() - t0
+    out["rss_after_build_bytes"] = _common.peak_rss_bytes()
+    dtype = problem.b.dtype
+    out["dtype"] = str(dtype)
+    itemsize = dtype.itemsize
+
+    alg, params = build_algorithm(alg_name, problem, spec["k_frac"])
+    out["params"] = params
+    x0 = jnp.zeros(d, dtype)
+    key = jax.random.key(0)
+    state_shapes = jax.eval_shape(alg.init, key, problem, x0)
+    out["problem_bytes"] = _nbytes(problem)
+    out["state_bytes"] = _nbytes(state_shapes)
+    out["theory_bytes"] = out["problem_bytes"] + out["state_bytes"]
+
+    time_steps(alg, problem, x0, spec, out)
 
     out["peak_rss_bytes"] = _common.peak_rss_bytes()
     out["device_memory"] = _device_memory()

@@ -3,29 +3,12 @@ finishes, writes its JSON and markdown with the expected keys, and the determini
 the NumPy loop (and MiniFL, when torch is installed) agree with jcomp to rounding."""
 
 import json
-import os
-import subprocess
-import sys
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-SCRIPT = os.path.join(ROOT, "benchmarks", "bench_alternatives.py")
+from bench_script import run_benchmark
 
 
 def test_bench_alternatives_smoke(tmp_path):
-    env = dict(os.environ)
-    if "xla_backend_optimization_level" not in env.get("XLA_FLAGS", ""):  # as tests/conftest.py
-        env["XLA_FLAGS"] = (
-            env.get("XLA_FLAGS", "") + " --xla_backend_optimization_level=0"
-        ).strip()
-    proc = subprocess.run(
-        [sys.executable, SCRIPT, "--smoke", "--out", str(tmp_path)],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=ROOT,
-    )
-    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    run_benchmark("bench_alternatives.py", "--smoke", "--out", str(tmp_path))
     payload = json.loads((tmp_path / "alternatives.json").read_text())
     assert (tmp_path / "alternatives.md").read_text().startswith("| task | n | d |")
     for key in ("benchmark", "command", "env", "config", "numpy", "minifl", "rows", "targets"):

@@ -2,25 +2,15 @@
 CPU devices, and the GPU suite's code path runs on CPU at tiny sizes (``--gpu-suite``)."""
 
 import json
-import os
-import subprocess
-import sys
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-SCRIPT = os.path.join(ROOT, "benchmarks", "bench_devices.py")
+from bench_script import run_benchmark
 
 
 def _run(*args):
-    env = dict(os.environ, JAX_PLATFORMS="cpu")  # the CPU path, also where a GPU is present
-    proc = subprocess.run(
-        [sys.executable, SCRIPT, "--smoke", *args],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env=env,
+    # the CPU path, also where a GPU is present
+    return run_benchmark(
+        "bench_devices.py", "--smoke", *args, timeout=300, env={"JAX_PLATFORMS": "cpu"}
     )
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    return proc
 
 
 def test_bench_devices_cpu_smoke(tmp_path):

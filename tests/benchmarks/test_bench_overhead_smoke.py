@@ -2,29 +2,12 @@
 markdown, GD's ratio to itself is exactly 1, and no timed run recompiled."""
 
 import json
-import os
-import subprocess
-import sys
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-SCRIPT = os.path.join(ROOT, "benchmarks", "bench_overhead.py")
+from bench_script import run_benchmark
 
 
 def test_bench_overhead_smoke(tmp_path):
-    env = dict(os.environ)
-    if "xla_backend_optimization_level" not in env.get("XLA_FLAGS", ""):  # as tests/conftest.py
-        env["XLA_FLAGS"] = (
-            env.get("XLA_FLAGS", "") + " --xla_backend_optimization_level=0"
-        ).strip()
-    proc = subprocess.run(
-        [sys.executable, SCRIPT, "--smoke", "--out", str(tmp_path)],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=ROOT,
-    )
-    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    run_benchmark("bench_overhead.py", "--smoke", "--out", str(tmp_path))
     payload = json.loads((tmp_path / "overhead_smoke.json").read_text())
     assert (tmp_path / "overhead_smoke.md").read_text().startswith("# Overhead of compression")
     for key in ("benchmark", "command", "config", "env", "wall_s", "results", "summary"):

@@ -2,24 +2,14 @@
 a subprocess and records a point past the memory limit as skipped."""
 
 import json
-import os
-import subprocess
-import sys
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-SCRIPT = os.path.join(ROOT, "benchmarks", "bench_scaling.py")
+from bench_script import run_benchmark
 
 ALGORITHMS = {"gd", "marina_p_permk", "marina_randk", "ef21_topk"}
 
 
 def test_bench_scaling_smoke(tmp_path):
-    proc = subprocess.run(
-        [sys.executable, SCRIPT, "--smoke", "--out", str(tmp_path)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    run_benchmark("bench_scaling.py", "--smoke", "--out", str(tmp_path), timeout=300)
     data = json.loads((tmp_path / "scaling.json").read_text())
     assert (tmp_path / "scaling.md").read_text().startswith("## jcomp scaling")
     for key in ("benchmark", "mode", "command", "env", "results", "grid", "timing"):

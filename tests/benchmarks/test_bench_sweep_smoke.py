@@ -2,29 +2,12 @@
 the separate runs and nothing recompiles across step sizes or seeds."""
 
 import json
-import os
-import subprocess
-import sys
 
-ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-SCRIPT = os.path.join(ROOT, "benchmarks", "bench_sweep.py")
+from bench_script import run_benchmark
 
 
 def test_bench_sweep_smoke(tmp_path):
-    env = dict(os.environ)
-    if "xla_backend_optimization_level" not in env.get("XLA_FLAGS", ""):  # as tests/conftest.py
-        env["XLA_FLAGS"] = (
-            env.get("XLA_FLAGS", "") + " --xla_backend_optimization_level=0"
-        ).strip()
-    proc = subprocess.run(
-        [sys.executable, SCRIPT, "--smoke", "--out", str(tmp_path)],
-        env=env,
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=120,
-    )
-    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    proc = run_benchmark("bench_sweep.py", "--smoke", "--out", str(tmp_path))
     assert "# Sweep vs separate runs" in proc.stdout
     assert (tmp_path / "sweep.md").read_text().startswith("# Sweep vs separate runs")
     payload = json.loads((tmp_path / "sweep.json").read_text())
