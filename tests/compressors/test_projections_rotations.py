@@ -73,35 +73,39 @@ def _err(values, X):
 @pytest.mark.parametrize("d", [1, 2, 5, 12, 16, 33])
 def test_drive_inner_product_exact(rotation, d):
     X = _X(d, 3)
-    for s in range(4):
-        xh = drive(rotation)(jax.random.key(s), X).values
-        np.testing.assert_allclose((xh * X).sum(-1), (X * X).sum(-1), rtol=1e-12)
+    comp = drive(rotation)
+    keys = jax.random.split(jax.random.key(d), 4)
+    xh = fast_jit(jax.vmap(lambda k: comp(k, X).values))(keys)  # (4, 3, d): one program
+    np.testing.assert_allclose((xh * X).sum(-1), np.tile((X * X).sum(-1), (4, 1)), rtol=1e-12)
 
 
 @pytest.mark.parametrize("dp", [1, 2, 8, 64])
 def test_hadamard_rotation_orthogonal(dp):
     s = jnp.where(jax.random.normal(jax.random.key(dp), (dp,)) >= 0, 1.0, -1.0)
-    Rt = fwht(jnp.eye(dp) * s[None, :]) / math.sqrt(dp)  # row k = R e_k, i.e. Rᵀ
+    jfwht = fast_jit(fwht)
+    Rt = jfwht(jnp.eye(dp) * s[None, :]) / math.sqrt(dp)  # row k = R e_k, i.e. Rᵀ
     np.testing.assert_allclose(Rt @ Rt.T, np.eye(dp), atol=1e-12)
     np.testing.assert_allclose(Rt.T @ Rt, np.eye(dp), atol=1e-12)
     # the unnormalized transform is the Sylvester Hadamard matrix
     H = np.array([[1.0]])
     while H.shape[0] < dp:
         H = np.block([[H, H], [H, -H]])
-    np.testing.assert_allclose(fwht(jnp.eye(dp)), H, atol=0)
+    np.testing.assert_allclose(jfwht(jnp.eye(dp)), H, atol=0)
 
 
 def test_drive_hadamard_matches_explicit_matrix():
     d, n = 11, 3
     X = _X(d, n)
     key = jax.random.key(5)
-    xh = np.asarray(drive()(key, X).values)
+    comp = drive()
+    xh = np.asarray(fast_jit(lambda k, X: comp(k, X).values)(key, X))
     dp = padded_dim(d)
     assert dp == 16
+    H = np.asarray(fast_jit(fwht)(jnp.eye(dp)))
     for i in range(n):
         k = jax.random.fold_in(key, i)
         s = np.where(np.asarray(jax.random.normal(k, (dp,), X.dtype)) >= 0, 1.0, -1.0)
-        R = np.asarray(fwht(jnp.eye(dp))) @ np.diag(s) / math.sqrt(dp)
+        R = H @ np.diag(s) / math.sqrt(dp)
         x = np.pad(np.asarray(X[i]), (0, dp - d))
         y = R @ x
         S = (x @ x) / np.abs(y).sum()
@@ -185,16 +189,17 @@ def test_core_shared_and_linear():
 def test_sketch_projection_identities(kind, p):
     sk = sketch(p, kind=kind)
     X = _X(12, 4)
+    project = fast_jit(sk.project)
     for s in range(3):
         key = jax.random.key(s)
-        P = sk.project(key, X)
+        P = project(key, X)
         lhs = ((P - X) ** 2).sum(-1)
         rhs = (X**2).sum(-1) - (P**2).sum(-1)
         # rhs cancels to ~0 at p = d, where the normal equations' rounding (κ(V)²·eps) shows
         atol = (1e-8 if p == 12 and kind == "gaussian" else 1e-12) * float((X**2).sum())
         np.testing.assert_allclose(lhs, rhs, rtol=1e-10, atol=atol)
         tol = 1e-7 if p == 12 and kind == "gaussian" else 1e-10
-        np.testing.assert_allclose(sk.project(key, P), P, rtol=tol, atol=tol)
+        np.testing.assert_allclose(project(key, P), P, rtol=tol, atol=tol)
         if p == 12:  # V square: S_V = I (normal equations: rounding ~ κ(V)²·eps)
             np.testing.assert_allclose(P, X, rtol=1e-7, atol=1e-9)
 
@@ -205,14 +210,15 @@ def test_sketch_shared_v():
     sk = sketch(p)
     V = np.asarray(sketch_matrix(key, d, p, "gaussian", jnp.float64))
     X = _X(d, 3)
-    P = np.asarray(sk.project(key, X))
+    P = np.asarray(fast_jit(sk.project)(key, X))
     proj = V @ np.linalg.solve(V.T @ V, V.T)
     np.testing.assert_allclose(P, np.asarray(X) @ proj.T, rtol=1e-10, atol=1e-12)
     x, y, z = X
-    a = sk(key, jnp.stack([x, y])).values
-    b = sk(key, jnp.stack([z, x])).values
+    values = fast_jit(lambda k, X: sk(k, X).values)
+    a = values(key, jnp.stack([x, y]))
+    b = values(key, jnp.stack([z, x]))
     np.testing.assert_allclose(a[0], b[1], rtol=1e-12)  # same V for every input and worker
-    mask = np.asarray(sketch(4, kind="coordinates").project(key, jnp.ones((2, d)))) != 0
+    mask = np.asarray(fast_jit(sketch(4, kind="coordinates").project)(key, jnp.ones((2, d)))) != 0
     assert mask.sum(-1).tolist() == [4, 4] and (mask[0] == mask[1]).all()
 
 
@@ -236,7 +242,7 @@ def test_sketch_unbiased_omega_exact(name):
 def test_projection_costs():
     X = _X(12, 3)
     for c, k in [(core(5), 5), (sketch(4), 4), (sketch(3, kind="coordinates", unbiased=True), 3)]:
-        m = c(jax.random.key(0), X)
+        m = fast_jit(lambda k, X, c=c: c(k, X))(jax.random.key(0), X)
         assert c.expected_cost(12, 3) == (32 * k, 32 * k, k)
         np.testing.assert_array_equal(m.bits, 32 * k)
         np.testing.assert_array_equal(m.bits_noidx, 32 * k)

@@ -35,13 +35,14 @@ def hard_rows(d, seed):
 @pytest.mark.parametrize("d,k", [(40, 1), (40, 7), (40, 20), (40, 39), (40, 40), (300, 30)])
 @pytest.mark.parametrize("fn", [top_k_mask, radix_top_k_mask])
 def test_same_choice_as_lax_top_k(d, k, fn):
-    for seed in range(3):
-        X = jnp.asarray(hard_rows(d, seed))
-        got = np.asarray(jax.jit(fn, static_argnums=1)(X, k))
-        np.testing.assert_array_equal(got, reference(X, k))
-        np.testing.assert_array_equal(np.asarray(fn(X, k)), got)  # eager = jit
-        X32 = X.astype(jnp.float32)
-        np.testing.assert_array_equal(np.asarray(fn(X32, k)), reference(X32, k))
+    X = jnp.asarray(np.concatenate([hard_rows(d, seed) for seed in range(3)]))  # rows independent
+    jitted = jax.jit(fn, static_argnums=1)
+    got = np.asarray(jitted(X, k))
+    np.testing.assert_array_equal(got, reference(X, k))
+    X32 = X.astype(jnp.float32)
+    np.testing.assert_array_equal(np.asarray(jitted(X32, k)), reference(X32, k))
+    if (d, k) == (40, 7):  # eager = jit (op by op: slow, so on one shape)
+        np.testing.assert_array_equal(np.asarray(fn(X, k)), got)
 
 
 def test_crowded_row_takes_the_exact_fallback():
@@ -50,12 +51,13 @@ def test_crowded_row_takes_the_exact_fallback():
     X = jnp.asarray(hard_rows(300, 0)[4:5])
     X = X.at[0, 150:].set(0.5)
     for k in (3, 25, 100):
-        np.testing.assert_array_equal(np.asarray(top_k_mask(X, k)), reference(X, k))
+        got = jax.jit(top_k_mask, static_argnums=1)(X, k)
+        np.testing.assert_array_equal(np.asarray(got), reference(X, k))
 
 
 def test_under_vmap_and_batched_rows():
     """Sweeps vmap the whole step: the cond becomes a select, the answer must not change."""
     Xs = jnp.asarray(np.stack([hard_rows(60, s) for s in range(4)]))
-    got = jax.vmap(lambda X: top_k_mask(X, 9))(Xs)
+    got = jax.jit(jax.vmap(lambda X: top_k_mask(X, 9)))(Xs)
     for b in range(4):
         np.testing.assert_array_equal(np.asarray(got[b]), reference(Xs[b], 9))
