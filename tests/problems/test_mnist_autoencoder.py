@@ -213,21 +213,37 @@ def test_loss_and_grad_match_independent_formula(kind):
     n, m, k = pr.n, pr.samples_per_worker, pr.k
     assert (pr.p, pr.d, m) == (p, 2 * p * k, N // n)
     X = _points(pr)
-    B = pr.data  # (n, m, p)
-    ref_l = jax.vmap(lambda x, b: _ref_fx(x, b, p, k, LAM))(X, B)
-    ref_g = jax.vmap(jax.grad(lambda x, b: _ref_fx(x, b, p, k, LAM)))(X, B)
-    np.testing.assert_allclose(pr.worker_losses(X), ref_l, rtol=1e-10)
-    g = pr.worker_grads(X)
+    kept = images[np.asarray(pr.indices).ravel()]
+
+    def ref(x, b):
+        return _ref_fx(x, b, p, k, LAM)
+
+    def compute(X, B, kept, key):  # one compiled program (op-by-op eager calls compile each op)
+        x = X[0]
+        return dict(
+            ref_l=jax.vmap(ref)(X, B),
+            ref_g=jax.vmap(jax.grad(ref))(X, B),
+            l=pr.worker_losses(X),
+            g=pr.worker_grads(X),
+            g_key=pr.worker_grads(X, key),
+            loss=pr.loss(x),
+            ref_loss=ref(x, kept),
+            grad=pr.grad(x),
+            ref_grad=jax.grad(ref)(x, kept),
+        )
+
+    o = jax.jit(compute)(X, pr.data, kept, jax.random.PRNGKey(0))  # pr.data: (n, m, p)
+    np.testing.assert_allclose(o["l"], o["ref_l"], rtol=1e-10)
+    g, ref_g = o["g"], o["ref_g"]
     assert g.shape == (n, pr.d)
     np.testing.assert_allclose(g, ref_g, rtol=1e-10, atol=1e-12 * float(jnp.max(jnp.abs(ref_g))))
     # key is ignored: the oracle is exact
-    np.testing.assert_array_equal(pr.worker_grads(X, jax.random.PRNGKey(0)), g)
+    np.testing.assert_array_equal(o["g_key"], g)
     # the global objective over all kept samples, and the vec order D then E, row-major
     x = X[0]
-    kept = images[np.asarray(pr.indices).ravel()]
-    np.testing.assert_allclose(pr.loss(x), _ref_fx(x, kept, p, k, LAM), rtol=1e-10)
-    gx = jax.grad(_ref_fx)(x, kept, p, k, LAM)
-    np.testing.assert_allclose(pr.grad(x), gx, rtol=1e-10, atol=1e-12 * float(jnp.max(abs(gx))))
+    np.testing.assert_allclose(o["loss"], o["ref_loss"], rtol=1e-10)
+    gx = o["ref_grad"]
+    np.testing.assert_allclose(o["grad"], gx, rtol=1e-10, atol=1e-12 * float(jnp.max(abs(gx))))
     D, E = pr.unflatten(x)
     assert D.shape == (p, k) and E.shape == (k, p)
     assert D[1, 2] == x[1 * k + 2] and E[2, 5] == x[p * k + 2 * p + 5]
