@@ -44,14 +44,15 @@ def _equal(m1, m2):
 @pytest.mark.parametrize("name", list(COMPRESSORS))
 def test_same_key_same_message(name):
     c, X, key = COMPRESSORS[name], _X(), jax.random.key(7)
-    _equal(c(key, X), c(key, X))
+    f = jax.jit(lambda k, X: c(k, X))  # eager = jit: test_jit_matches_eager_and_does_not_recompile
+    _equal(f(key, X), f(key, X))
 
 
 @pytest.mark.parametrize("name", RANDOM)
 def test_different_key_different_message(name):
     c, X = COMPRESSORS[name], _X()
-    a = np.asarray(c(jax.random.key(1), X).values)
-    b = np.asarray(c(jax.random.key(2), X).values)
+    f = jax.jit(lambda k, X: c(k, X).values)
+    a, b = np.asarray(f(jax.random.key(1), X)), np.asarray(f(jax.random.key(2), X))
     assert not np.array_equal(a, b)
 
 
@@ -81,7 +82,8 @@ def test_compressor_is_a_static_jit_argument():
 def test_independent_rows_use_worker_keys(name):
     # Row i depends only on fold_in(key, i) and x_i: dropping workers changes nothing else.
     c, X, key = COMPRESSORS[name], _X(), jax.random.key(9)
-    full, head = c(key, X), c(key, X[:3])
+    f = jax.jit(lambda k, X: c(k, X))
+    full, head = f(key, X), f(key, X[:3])
     for a, b in zip(full, head, strict=True):
         np.testing.assert_array_equal(np.asarray(a)[:3], np.asarray(b))
 
