@@ -20,7 +20,7 @@ lint: $(BIN)/.installed
 	$(BIN)/ruff format --check .
 
 test: lint
-	$(BIN)/python -m pytest -n auto -m "not slow"
+	$(BIN)/python -m pytest -n auto --dist loadscope -m "not slow"
 
 # The benchmark suite (about 30 minutes on a 2-core CPU; see BENCHMARKS.md). MiniFL and torch
 # come from the bench extras; on the development machine `pip install torch==2.13.0` first takes
