@@ -4,7 +4,7 @@ PY ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: experiment test lint bench clean
+.PHONY: experiment test test-slow lint bench clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -21,6 +21,10 @@ lint: $(BIN)/.installed
 
 test: lint
 	$(BIN)/python -m pytest -n auto --dist loadscope -m "not slow"
+
+# The long checks the default run leaves out (CI runs them after `make test`).
+test-slow: $(BIN)/.installed
+	$(BIN)/python -m pytest -n auto --dist loadscope -m slow
 
 # The benchmark suite (about 30 minutes on a 2-core CPU; see BENCHMARKS.md). MiniFL and torch
 # come from the bench extras; on the development machine `pip install torch==2.13.0` first takes

@@ -198,8 +198,8 @@ def test_marina_p_perm_k_runs_under_driver(problem):
     assert np.all(np.diff(tr.down_bits) > 0)
 
 
-@pytest.mark.parametrize("name", jcomp.algorithms.names())
-def test_every_registered_algorithm_runs_and_sweeps(problem, name):
+def _registered(name, problem):
+    """(registry entry, compressor, theory parameters) of a registered algorithm."""
     from jcomp.compressors import top_k
 
     entry = jcomp.algorithms.get(name)
@@ -211,11 +211,34 @@ def test_every_registered_algorithm_runs_and_sweeps(problem, name):
         "linear-contractive": same_rand_k(2, scaled=False),
     }.get(entry.compressor)
     params = entry.theory_params(problem, comp) if comp else entry.theory_params(problem)
+    return entry, comp, params
+
+
+@pytest.mark.parametrize("name", jcomp.algorithms.names())
+def test_every_registered_algorithm_runs(problem, name):
+    entry, comp, params = _registered(name, problem)
     alg = entry.make(comp, **params)
-    x0 = jnp.ones(problem.d)
-    tr = jcomp.run(alg, problem, x0, key=1, steps=40, log_every=10)
+    tr = jcomp.run(alg, problem, jnp.ones(problem.d), key=1, steps=40, log_every=10)
     assert not tr.diverged and tr.grad_norm_sq[-1] < tr.grad_norm_sq[0]
     assert np.all(np.diff(tr.up_bits) > 0) and np.all(np.diff(tr.down_bits) > 0)
+
+
+# The default run sweeps a few algorithms through the driver (every algorithm's factory is
+# vmapped over traced hyperparameters in test_algorithm_registry.py); -m slow sweeps them all.
+SWEPT_BY_DEFAULT = ("gd", "marina-p", "ef21", "diana")
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        n if n in SWEPT_BY_DEFAULT else pytest.param(n, marks=pytest.mark.slow)
+        for n in jcomp.algorithms.names()
+    ],
+)
+def test_every_registered_algorithm_sweeps(problem, name):
+    entry, comp, params = _registered(name, problem)
+    x0 = jnp.ones(problem.d)
+    tr = jcomp.run(entry.make(comp, **params), problem, x0, key=1, steps=10, log_every=10)
     fixed = {k: v for k, v in params.items() if k != "step_size"}
     if comp is not None:
         fixed["compressor"] = comp
@@ -223,7 +246,7 @@ def test_every_registered_algorithm_runs_and_sweeps(problem, name):
     # compared over the first 10 steps, well above the rounding floor that later rows reach
     sw = jcomp.sweep(entry.factory, problem, x0, steps=10, log_every=10, seeds=[1],
                      grid={"step_size": [gamma / 2, gamma]}, **fixed)  # fmt: skip
-    np.testing.assert_allclose(sw.grad_norm_sq[1, 0], tr.grad_norm_sq[:2], rtol=1e-12)
+    np.testing.assert_allclose(sw.grad_norm_sq[1, 0], tr.grad_norm_sq, rtol=1e-12)
 
 
 def test_progress_is_reported_between_chunks(problem, capsys):

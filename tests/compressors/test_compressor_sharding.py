@@ -1,6 +1,7 @@
 """Messages do not depend on how the worker axis is split over devices.
 
-Every registered compressor (one instance each, from ``example_compressors``) compresses the same
+Every registered compressor (its instances in ``example_compressors``; one per mechanism in the
+default run, the rest with -m slow) compresses the same
 (n, d) batch once on one device and once with the rows sharded over 8 host CPU devices, in a
 fresh process (the device count is fixed when JAX starts). Independent compressors give worker i
 the key ``fold_in(key, i)`` and correlated ones draw their shared randomness from ``key``, so the
@@ -13,10 +14,20 @@ import subprocess
 import sys
 import textwrap
 
+import pytest
+
+from jcomp.compressors import names
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
-def test_every_compressor_gives_the_same_messages_on_8_devices():
+#: One per mechanism in the default run: worker keys, a shared permutation, shared quantization
+#: randomness, one linear map for all workers, rotations (a sharded matrix product), per-worker
+#: parameter rows. The rest run with -m slow.
+DEFAULT = ("rand_k", "perm_k", "cq", "same_rand_k", "drive", "varying_step")
+
+
+def _check_on_8_devices(selected):
     script = textwrap.dedent(
         """
         import jax, numpy as np
@@ -25,6 +36,7 @@ def test_every_compressor_gives_the_same_messages_on_8_devices():
         from jcomp.compressors import catalog, example_compressors
         from jcomp.run import shard_workers, worker_mesh
         n, d = 16, 24
+        SELECTED = SELECTED_NAMES
         X = jax.numpy.asarray(np.random.default_rng(0).normal(size=(n, d)))
         mesh = worker_mesh(8)
         Xs = shard_workers(X, mesh, n)
@@ -33,6 +45,8 @@ def test_every_compressor_gives_the_same_messages_on_8_devices():
         labels = [r["label"] for r in catalog(d, n, comps)]
         names = set()
         for comp, label in zip(comps, labels):
+            if comp.name not in SELECTED:
+                continue
             f = jax.jit(lambda key, X, comp=comp: comp(key, X))
             key = jax.random.key(7)
             one, many = f(key, X), f(key, Xs)
@@ -45,15 +59,23 @@ def test_every_compressor_gives_the_same_messages_on_8_devices():
             names.add(comp.name)
         print("OK", len(comps), sorted(names))
         """
-    )
+    ).replace("SELECTED_NAMES", repr(set(selected)))
     flags = os.environ.get("XLA_FLAGS", "") + " --xla_force_host_platform_device_count=8"
     env = dict(os.environ, XLA_FLAGS=flags)
     out = subprocess.run(
         [sys.executable, "-c", script], capture_output=True, text=True, env=env, cwd=ROOT
     )
     assert out.returncode == 0 and "OK" in out.stdout, out.stderr[-3000:]
-    from jcomp.compressors import names
-
     shown = out.stdout.split("OK", 1)[1]
-    missing = [nm for nm in names() if repr(nm) not in shown]
+    missing = [nm for nm in selected if repr(nm) not in shown]
     assert not missing, f"not covered by example_compressors: {missing}"
+
+
+def test_default_compressors_give_the_same_messages_on_8_devices():
+    assert set(DEFAULT) <= set(names())
+    _check_on_8_devices(DEFAULT)
+
+
+@pytest.mark.slow
+def test_other_compressors_give_the_same_messages_on_8_devices():
+    _check_on_8_devices([n for n in names() if n not in DEFAULT])
