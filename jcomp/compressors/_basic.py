@@ -53,11 +53,9 @@ def random_subset_mask(key: jax.Array, d: int, k: int, dtype=jnp.float32) -> jax
         return jnp.ones((d,), dtype)
     m = min(k, d - k)
     if m <= FLOYD_MAX or m * m <= FLOYD_PER_D * d:
-        idx = _floyd_subset(key, d, m)
+        chosen = jnp.zeros((d,), dtype).at[_floyd_subset(key, d, m)].set(1)
     else:
         chosen = top_k_bits_mask(jax.random.bits(key, (d,), jnp.uint32), m).astype(dtype)
-        return chosen if m == k else 1 - chosen
-    chosen = jnp.zeros((d,), dtype).at[idx].set(1)
     return chosen if m == k else 1 - chosen
 
 

@@ -90,7 +90,7 @@ class Problem:
 
     def mean_worker_grad(self, X: jax.Array, key: jax.Array | None = None) -> jax.Array:
         """(d,): ``(1/n) Σ_i ∇f_i(X[i])``, the server's average of the workers' gradients at
-        their own points (MARINA-P, EF21-P). Equals ``mean(worker_grads(X, key), axis=0)``,
+        their own points (MARINA-P's server step). Equals ``mean(worker_grads(X, key), axis=0)``,
         which is the default; problems override it with a cheaper form."""
         return jnp.mean(self.worker_grads(X, key), axis=0)
 
